@@ -1,0 +1,19 @@
+"""qibo-client: send Qibo circuits to a Qibo server, follow the job, get the result.
+
+Importing this package is cheap and changes no global state: qibo, requests
+and rich are imported only when a circuit, a connection or a display needs
+them, and no exception hook is installed (see
+:func:`qibo_client.exceptions.install_qibo_error_hooks`).
+"""
+
+import importlib.metadata as _metadata
+
+try:
+    __version__ = _metadata.version("qibo-client")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+    __version__ = "0+unknown"
+
+from qibo_client.qibo_client import Client
+from qibo_client.qibo_job import QiboJob, QiboJobStatus
+
+__all__ = ["Client", "QiboJob", "QiboJobStatus", "__version__"]

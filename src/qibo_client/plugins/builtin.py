@@ -1,0 +1,130 @@
+"""The built-in adapters, registered through the same hooks as any outside plugin.
+
+Each object below is an entry point in our own ``pyproject.toml``. Nothing
+here imports an adapter: factories import theirs when first used, so loading
+the plugins costs no import of requests, rich or qibo.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+from qibo_client.plugins.hookspecs import hookimpl
+from qibo_client.plugins.manager import RendererPlugin, ResultStorePlugin, TransportPlugin
+from qibo_client.ports import Renderer, ResultStore, Transport
+
+
+def _make_http(url: str, token: str) -> Transport:
+    from qibo_client.adapters.http_transport import HttpTransport
+
+    return HttpTransport(url, token)
+
+
+def _make_local(url: str, token: str) -> Transport:
+    from qibo_client.adapters.local_transport import LocalServerTransport
+
+    return LocalServerTransport(url, token)
+
+
+def _make_filesystem() -> ResultStore:
+    from qibo_client.adapters.filesystem_store import FilesystemResultStore
+
+    return FilesystemResultStore()
+
+
+def _make_rich() -> Renderer:
+    from qibo_client.adapters.rich_renderer import RichRenderer
+
+    return RichRenderer()
+
+
+def _make_logging() -> Renderer:
+    from qibo_client.adapters.logging_renderer import LoggingRenderer
+
+    return LoggingRenderer()
+
+
+def in_jupyter_kernel() -> bool:
+    """True inside a Jupyter (or other IPython kernel) session; imports nothing new."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    get_ipython: Callable[[], object] | None = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if get_ipython else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def on_terminal() -> bool:
+    """True when standard output is an interactive terminal that is not 'dumb'."""
+    stream = sys.stdout
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+
+
+class http_transport:
+    @staticmethod
+    @hookimpl
+    def qibo_client_register_transports(register: Callable[[TransportPlugin], None]) -> None:
+        register(
+            TransportPlugin(
+                "http", ("http", "https"), _make_http, "HTTP(S) to a Qibo server (requests)"
+            )
+        )
+
+
+class local_transport:
+    @staticmethod
+    @hookimpl
+    def qibo_client_register_transports(register: Callable[[TransportPlugin], None]) -> None:
+        register(
+            TransportPlugin(
+                "local", ("local",), _make_local, "in-process Qibo server on qibo's simulators"
+            )
+        )
+
+
+class filesystem_store:
+    @staticmethod
+    @hookimpl
+    def qibo_client_register_result_stores(
+        register: Callable[[ResultStorePlugin], None],
+    ) -> None:
+        register(
+            ResultStorePlugin(
+                "filesystem",
+                _make_filesystem,
+                "results under RESULTS_BASE_FOLDER or the user cache",
+            )
+        )
+
+
+class rich_renderer:
+    @staticmethod
+    @hookimpl
+    def qibo_client_register_renderers(register: Callable[[RendererPlugin], None]) -> None:
+        register(
+            RendererPlugin(
+                "rich",
+                _make_rich,
+                detect=lambda: on_terminal() or in_jupyter_kernel(),
+                priority=10,
+                description="live panel and tables on a terminal or in Jupyter",
+            )
+        )
+
+
+class logging_renderer:
+    @staticmethod
+    @hookimpl
+    def qibo_client_register_renderers(register: Callable[[RendererPlugin], None]) -> None:
+        register(
+            RendererPlugin(
+                "logging",
+                _make_logging,
+                detect=lambda: True,
+                priority=0,
+                description="one log line per status change, text tables",
+            )
+        )

@@ -1,0 +1,269 @@
+"""Client class for interacting with the Qibo server.
+
+:class:`Client` submits circuits, finds jobs and shows quotas. It depends on
+three ports (transport, result store, renderer); ``Client(token, url)`` asks
+the composition root for the adapters that fit ``url`` (``https://`` for a
+Qibo server, ``local://`` for the embedded one), and keyword arguments let
+tests and frameworks hand in their own.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from qibo_client.domain.records import JobInfo, JobSubmission, validate_pid
+from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
+from qibo_client.exceptions import JobPostServerError
+from qibo_client.ports import Renderer, ResultStore, Transport
+from qibo_client.qibo_job import QiboJob
+
+__all__ = ["Client", "JobPostServerError"]
+
+
+def _client_version() -> str:
+    try:
+        return importlib.metadata.version("qibo-client")
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def _local_qibo_version() -> str:
+    """The installed qibo's version, read from its metadata (importing qibo takes seconds)."""
+    try:
+        return importlib.metadata.version("qibo")
+    except importlib.metadata.PackageNotFoundError:
+        import qibo
+
+        return str(qibo.__version__)
+
+
+def circuit_to_raw(circuit: Any) -> dict[str, Any]:
+    """The ``circuit.raw`` dict of a qibo circuit (a dict is taken as already raw)."""
+    raw = circuit if isinstance(circuit, Mapping) else getattr(circuit, "raw", None)
+    if not isinstance(raw, Mapping):
+        raise TypeError(
+            f"run_circuit needs a qibo Circuit (or its .raw dict), got {type(circuit).__name__}"
+        )
+    return dict(raw)
+
+
+def _check_submission_arguments(device: Any, project: Any, nshots: Any, verbatim: Any) -> None:
+    if not isinstance(device, str) or not device.strip():
+        raise ValueError(f"device must name a device such as 'numpy', got {device!r}")
+    if not isinstance(project, str) or not project.strip():
+        raise ValueError(f"project must be a project name such as 'personal', got {project!r}")
+    if nshots is not None and (
+        isinstance(nshots, bool) or not isinstance(nshots, int) or nshots < 1
+    ):
+        raise ValueError(f"nshots must be a positive whole number or None, got {nshots!r}")
+    if not isinstance(verbatim, bool):
+        raise TypeError(f"verbatim must be True or False, got {verbatim!r}")
+
+
+class Client:
+    """Client for managing Qibo server interactions.
+
+    Attributes follow the published 0.2.x client: ``token``, ``headers``,
+    ``base_url``, ``pid`` (of the most recent job), ``results_folder`` and
+    ``results_path``.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        url: str,
+        *,
+        transport: Transport | None = None,
+        result_store: ResultStore | None = None,
+        renderer: Renderer | None = None,
+        ui: str | None = None,
+    ) -> None:
+        if not isinstance(token, str):
+            raise TypeError(f"token must be a string, got {type(token).__name__}")
+        self.token = token
+        self.headers = {"x-api-token": token, "x-qibo-client-version": _client_version()}
+        self.base_url = url
+
+        self.pid: str | None = None
+        self.results_folder: Path | None = None
+        self.results_path: Path | None = None
+
+        if transport is None:
+            from qibo_client.bootstrap import build_transport
+
+            transport = build_transport(url, token)
+        self.transport = transport
+        self._result_store = result_store
+        self._renderer = renderer
+        self._ui = ui
+        self._versions_checked = False
+
+    # -- adapters -------------------------------------------------------------------
+
+    @property
+    def result_store(self) -> ResultStore:
+        if self._result_store is None:
+            from qibo_client.bootstrap import build_result_store
+
+            self._result_store = build_result_store()
+        return self._result_store
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            from qibo_client.bootstrap import build_renderer
+
+            self._renderer = build_renderer(self._ui)
+        return self._renderer
+
+    def _job(self, pid: str, **known: Any) -> QiboJob:
+        return QiboJob(
+            pid=pid,
+            base_url=self.base_url,
+            headers=self.headers,
+            transport=self.transport,
+            result_store=self._result_store,
+            # A renderer picked by name is built now; otherwise the job picks one lazily.
+            renderer=self.renderer if self._ui else self._renderer,
+            **known,
+        )
+
+    # -- the published API ----------------------------------------------------------
+
+    def check_client_server_qibo_versions(self) -> None:
+        """Check that the local qibo is recent enough for the server.
+
+        Raises ``RuntimeError`` if the local qibo is older than the server's
+        minimum; warns if it is older than the server's own.
+        """
+        versions = self.transport.server_version()
+        local = _local_qibo_version()
+        try:
+            local_v = Version(local)
+            minimum = Version(versions.minimum_client_qibo_version)
+            server = Version(versions.server_qibo_version)
+        except InvalidVersion as error:
+            raise RuntimeError(f"cannot compare qibo versions: {error}") from None
+        if local_v < minimum:
+            raise RuntimeError(
+                f"The qibo-client requires qibo>={minimum}, but local version is {local_v}"
+            )
+        if local_v < server:
+            self.renderer.show_message(
+                f"Local Qibo version ({local_v}) is older than server ({server}). Please upgrade.",
+                level="warning",
+            )
+        self._versions_checked = True
+
+    def run_circuit(
+        self,
+        circuit: Any,
+        device: str,
+        project: str = "personal",
+        nshots: int | None = None,
+        verbatim: bool = False,
+        *,
+        idempotency_key: str | None = None,
+    ) -> QiboJob:
+        """Submit a circuit to run on ``device`` and return its :class:`QiboJob`.
+
+        Raises :class:`JobPostServerError` if the server refuses the job. The
+        version check runs once per client, not before every submission.
+        ``idempotency_key`` (generated when not given) lets a server that
+        supports it recognise a repeated submission.
+        """
+        raw = circuit_to_raw(circuit)
+        _check_submission_arguments(device, project, nshots, verbatim)
+        if not self._versions_checked:
+            self.check_client_server_qibo_versions()
+        submission = JobSubmission(raw, device, project, nshots, verbatim)
+        pid = self.transport.submit_job(
+            submission, idempotency_key=idempotency_key or uuid.uuid4().hex
+        )
+        self.pid = pid
+        return self._job(pid, circuit=raw, nshots=nshots, device=device, project=project)
+
+    def print_quota_info(self) -> None:
+        """Show the disk quota and every project's quota."""
+        self.renderer.show_quota(self.transport.disk_quota(), self.transport.project_quotas())
+
+    def print_job_info(self) -> None:
+        """Show this user's jobs as a table.
+
+        Raises ``ValueError`` if the job list holds jobs of several accounts.
+        """
+        jobs = self.transport.list_jobs()
+        if not jobs:
+            self.renderer.show_message("No jobs found in database for user")
+            return
+        users = {job.user_email for job in jobs}
+        if len(users) > 1:
+            raise ValueError("Multiple accounts found in /api/jobs/.")
+        self.renderer.show_jobs(next(iter(users)) or "unknown user", jobs)
+
+    def get_job(self, pid: str) -> QiboJob:
+        """The job with this pid, refreshed from the server."""
+        job = self._job(validate_pid(pid))
+        job.refresh()
+        return job
+
+    def delete_job(self, pid: str) -> None:
+        """Delete one job from the server."""
+        self.transport.delete_job(validate_pid(pid))
+        self.renderer.show_message(f"Deleted job {pid}")
+
+    def delete_all_jobs(self) -> list[str]:
+        """Delete all of this user's jobs; returns their pids."""
+        deleted = self.transport.delete_all_jobs()
+        self.renderer.show_message(f"Deleted {len(deleted)} jobs")
+        return deleted
+
+    # -- ours -----------------------------------------------------------------------
+
+    def jobs(
+        self,
+        status: str | QiboJobStatus | None = None,
+        device: str | None = None,
+        limit: int | None = None,
+    ) -> list[QiboJob]:
+        """This user's jobs as :class:`QiboJob` objects, newest first, filtered."""
+        wanted = convert_str_to_job_status(status) if isinstance(status, str) else status
+        if isinstance(status, str) and wanted is None:
+            raise ValueError(
+                f"unknown status {status!r}; use one of "
+                f"{', '.join(s.name.lower() for s in QiboJobStatus)}"
+            )
+        infos: list[JobInfo] = sorted(
+            self.transport.list_jobs(), key=lambda info: info.created_at or "", reverse=True
+        )
+        selected = [
+            info
+            for info in infos
+            if (wanted is None or info.job_status is wanted)
+            and (device is None or info.device == device)
+        ]
+        jobs = []
+        for info in selected[:limit] if limit is not None else selected:
+            job = self._job(info.pid)
+            job._apply(info)
+            jobs.append(job)
+        return jobs
+
+    def close(self) -> None:
+        """Release the transport's connections (and an embedded server's workers)."""
+        self.transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client(url={self.base_url!r}, token='***')"

@@ -1,0 +1,243 @@
+"""Core QiboJob class and related helpers.
+
+A :class:`QiboJob` follows one job on a Qibo server: its status, its queue
+position, and finally its result. It talks to the server through a
+:class:`~qibo_client.ports.Transport`, keeps results in a
+:class:`~qibo_client.ports.ResultStore` and shows progress through a
+:class:`~qibo_client.ports.Renderer`; when none is handed in, the composition
+root (:mod:`qibo_client.bootstrap`) picks them from the URL and environment.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from qibo_client.domain.polling import JobPoller, PollPolicy
+from qibo_client.domain.records import JobInfo, validate_pid
+from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
+from qibo_client.exceptions import JobTimeoutError, UnsafeResultError
+from qibo_client.ports import (
+    JobSnapshot,
+    ProgressView,
+    Renderer,
+    ResultStore,
+    ServerResponse,
+    Transport,
+)
+
+__all__ = ["QiboJob", "QiboJobStatus", "convert_str_to_job_status"]
+
+
+class QiboJob:
+    """Job object representing a Qibo quantum computing job.
+
+    Built by :meth:`Client.run_circuit` and :meth:`Client.get_job`, or
+    directly from a pid, a base URL and the headers carrying the token.
+    """
+
+    def __init__(
+        self,
+        pid: str,
+        base_url: str,
+        headers: dict[str, str] | None = None,
+        circuit: dict | None = None,
+        nshots: int | None = None,
+        device: str | None = None,
+        project: str | None = None,
+        *,
+        transport: Transport | None = None,
+        result_store: ResultStore | None = None,
+        renderer: Renderer | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.headers = headers
+        self.pid = pid
+        self.circuit = circuit
+        self.nshots = nshots
+        self.device = device
+        self.project = project
+
+        self._status: QiboJobStatus | None = None
+        self._status_text: str | None = None
+        self.queue_position: int | None = None
+        self.seconds_to_job_start: int | float | None = None
+        self.queue_last_update: str | None = None
+        self.info: JobInfo | None = None
+
+        self.results_folder: Path | None = None
+        self.results_path: Path | None = None
+
+        self._transport = transport
+        self._result_store = result_store
+        self._renderer = renderer
+
+    # -- adapters, resolved on first use ------------------------------------------
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            from qibo_client.bootstrap import build_transport
+
+            token = (self.headers or {}).get("x-api-token", "")
+            self._transport = build_transport(self.base_url, token)
+        return self._transport
+
+    @property
+    def result_store(self) -> ResultStore:
+        if self._result_store is None:
+            from qibo_client.bootstrap import build_result_store
+
+            self._result_store = build_result_store()
+        return self._result_store
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            from qibo_client.bootstrap import build_renderer
+
+            self._renderer = build_renderer()
+        return self._renderer
+
+    # -- status ---------------------------------------------------------------------
+
+    def _apply(self, info: JobInfo) -> QiboJobStatus | None:
+        self.info = info
+        self.circuit = info.circuit if info.circuit is not None else self.circuit
+        self.nshots = info.nshots if info.nshots is not None else self.nshots
+        self.device = info.device or self.device
+        self.project = self.project or info.project
+        self._status = info.job_status
+        self._status_text = info.status
+        self.queue_position = info.queue_position
+        self.seconds_to_job_start = info.seconds_to_job_start
+        self.queue_last_update = info.queue_last_update
+        return self._status
+
+    def refresh(self) -> QiboJobStatus:
+        """Refresh job information from the server and return the current status.
+
+        A status the client does not know gives ``None``.
+        """
+        return self._apply(self.transport.get_job(validate_pid(self.pid)))  # type: ignore[return-value]
+
+    def status(self) -> QiboJobStatus:
+        """Get the current job status (asks the server, like :meth:`refresh`)."""
+        return self.refresh()
+
+    def running(self) -> bool:
+        """True if the job status is ``RUNNING``."""
+        return self.status() is QiboJobStatus.RUNNING
+
+    def success(self) -> bool:
+        """True if the job completed successfully."""
+        return self.status() is QiboJobStatus.SUCCESS
+
+    # -- result ---------------------------------------------------------------------
+
+    def _snapshot(self, started: float) -> JobSnapshot:
+        return JobSnapshot(
+            pid=self.pid,
+            status=self._status,
+            status_text=(self._status_text or "loading").upper(),
+            base_url=self.base_url,
+            device=self.device,
+            project=self.project,
+            queue_position=self.queue_position,
+            seconds_to_job_start=self.seconds_to_job_start,
+            elapsed_seconds=time.monotonic() - started,
+        )
+
+    def wait(
+        self, wait: float = 0.5, verbose: bool = True, *, timeout: float | None = None
+    ) -> QiboJobStatus | None:
+        """Wait until the job is final (success or error) and return that status.
+
+        ``wait`` is the number of seconds between status checks on servers
+        without the long-poll extension. ``timeout`` bounds the wait and raises
+        :class:`~qibo_client.exceptions.JobTimeoutError`; the job stays on the
+        server either way, including after Ctrl-C.
+        """
+        pid = validate_pid(self.pid)
+        started = time.monotonic()
+        poller = JobPoller(self.transport, pid, PollPolicy(interval=max(float(wait), 0.0)))
+        view: ProgressView | None = None
+        if verbose:
+            view = self.renderer.start_progress(self._snapshot(started))
+
+        def follow(info: JobInfo) -> None:
+            self._apply(info)
+            if view is not None:
+                view.update(self._snapshot(started))
+
+        try:
+            poller.until_final(poller.fetch(), timeout=timeout, on_update=follow)
+        except (KeyboardInterrupt, JobTimeoutError) as stop:
+            if view is not None:
+                view.finish(self._snapshot(started))
+                view = None
+            if isinstance(stop, KeyboardInterrupt):
+                self.renderer.show_message(
+                    f"Stopped waiting; job {pid} is still on the server. Pick it up with "
+                    f"client.get_job({pid!r}).result()",
+                    level="warning",
+                )
+            raise
+        finally:
+            if view is not None:
+                view.finish(self._snapshot(started))
+        return self._status
+
+    def result(
+        self, wait: float = 0.5, verbose: bool = True, *, timeout: float | None = None
+    ) -> Any:
+        """Wait for the job to finish, then download, extract and return its result.
+
+        Returns qibo's result object (what ``qibo.result.load_result`` gives),
+        or ``None`` when the job ended in error (its logs are then in
+        :attr:`results_folder`) or its archive could not be read. A result
+        already stored completely is returned without asking the server again.
+        """
+        pid = validate_pid(self.pid)
+        store = self.result_store
+        if store.has_result(pid):
+            self.results_folder = store.folder_for(pid)
+            self.results_path = store.results_path(pid)
+            self._status, self._status_text = QiboJobStatus.SUCCESS, "success"
+            return store.load(pid)
+
+        status = self.wait(wait, verbose, timeout=timeout)
+        try:
+            with self.transport.open_result(pid) as stream:
+                self.results_folder = store.save_archive(pid, stream)
+        except UnsafeResultError as error:
+            self.renderer.show_error(error)
+            return None
+
+        if status is QiboJobStatus.ERROR:
+            self.renderer.show_message(
+                f"Job {pid} exited with error. Results folder: {self.results_folder}",
+                level="error",
+            )
+            return None
+        if not store.has_result(pid):
+            self.renderer.show_message(
+                f"Job {pid} succeeded but its archive holds no results file; "
+                f"what it held is in {self.results_folder}",
+                level="error",
+            )
+            return None
+        self.results_path = store.results_path(pid)
+        return store.load(pid)
+
+    def delete(self) -> ServerResponse:
+        """Delete the job from the server; returns the server's response."""
+        return self.transport.delete_job(validate_pid(self.pid))
+
+    def __repr__(self) -> str:
+        status = self._status.name if self._status else (self._status_text or "unknown")
+        return (
+            f"QiboJob(pid={self.pid!r}, status={status}, device={self.device!r}, "
+            f"project={self.project!r}, base_url={self.base_url!r})"
+        )

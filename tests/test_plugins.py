@@ -182,12 +182,12 @@ def test_unusable_urls_say_what_to_do(url, message):
 
 
 def test_unknown_renderer_and_store_names_list_the_known_ones(monkeypatch):
-    with pytest.raises(ConfigurationError, match="registered renderers: .*logging"):
+    with pytest.raises(ConfigurationError, match=r"registered renderers: .*logging"):
         build_renderer("nope")
     monkeypatch.setenv("QIBO_CLIENT_UI", "nope")
     with pytest.raises(ConfigurationError, match=r"\$QIBO_CLIENT_UI='nope'"):
         build_renderer()
-    with pytest.raises(ConfigurationError, match="registered stores: .*filesystem"):
+    with pytest.raises(ConfigurationError, match=r"registered stores: .*filesystem"):
         build_result_store("nope")
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from qibo_client.domain.batch import iter_completed
+from qibo_client.domain.polling import PollPolicy
 from qibo_client.domain.records import JobInfo, JobSubmission, validate_pid
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
 from qibo_client.exceptions import JobPostServerError
@@ -254,6 +256,44 @@ class Client:
             job._apply(info)
             jobs.append(job)
         return jobs
+
+    def run_circuits(
+        self,
+        circuits: Iterable[Any],
+        device: str,
+        project: str = "personal",
+        nshots: int | None = None,
+        verbatim: bool = False,
+    ) -> list[QiboJob]:
+        """Submit several circuits with the same settings; their jobs, in order."""
+        return [self.run_circuit(c, device, project, nshots, verbatim) for c in circuits]
+
+    def as_completed(
+        self, jobs: Iterable[QiboJob], *, wait: float = 0.5, timeout: float | None = None
+    ) -> Iterator[QiboJob]:
+        """Yield the jobs as they finish (success or error), one job-list request per round.
+
+        ``wait`` is the pause between rounds; ``timeout`` raises
+        :class:`~qibo_client.exceptions.JobTimeoutError` when it passes.
+        """
+        policy = PollPolicy(interval=max(float(wait), 0.0))
+        return iter_completed(self.transport, list(jobs), policy, timeout=timeout)
+
+    def wait_all(
+        self, jobs: Iterable[QiboJob], *, wait: float = 0.5, timeout: float | None = None
+    ) -> list[QiboJob]:
+        """Wait until every job is final; returns the jobs in the order given."""
+        ordered = list(jobs)
+        for _ in self.as_completed(ordered, wait=wait, timeout=timeout):
+            pass
+        return ordered
+
+    def results(
+        self, jobs: Iterable[QiboJob], *, wait: float = 0.5, timeout: float | None = None
+    ) -> list[Any]:
+        """Wait for all the jobs, then return their results in order (``None`` for failed ones)."""
+        ordered = self.wait_all(jobs, wait=wait, timeout=timeout)
+        return [job.result(verbose=False) for job in ordered]
 
     def close(self) -> None:
         """Release the transport's connections (and an embedded server's workers)."""

@@ -207,7 +207,9 @@ class QiboJob:
             self._status, self._status_text = QiboJobStatus.SUCCESS, "success"
             return store.load(pid)
 
-        status = self.wait(wait, verbose, timeout=timeout)
+        status = self._status
+        if status is None or not status.is_final:  # a final status never changes again
+            status = self.wait(wait, verbose, timeout=timeout)
         try:
             with self.transport.open_result(pid) as stream:
                 self.results_folder = store.save_archive(pid, stream)

@@ -1,0 +1,82 @@
+"""Waiting on many jobs with one job-list request per round."""
+
+from __future__ import annotations
+
+import pytest
+from tests.support.fakes import DictResultStore, RecordingRenderer, ScriptedTransport, job_wire
+
+from qibo_client import Client
+from qibo_client.domain.records import JobInfo
+from qibo_client.exceptions import JobTimeoutError
+
+
+class ListTransport(ScriptedTransport):
+    """Each job finishes after a given number of job-list rounds."""
+
+    def __init__(self, rounds_to_finish: dict[str, int]) -> None:
+        super().__init__()
+        self.rounds_to_finish = rounds_to_finish
+        self.rounds = 0
+
+    def submit_job(self, submission, *, idempotency_key=None):
+        pid = super().submit_job(submission, idempotency_key=idempotency_key)
+        self.rounds_to_finish.setdefault(pid, 1)
+        return pid
+
+    def list_jobs(self) -> list[JobInfo]:
+        self.calls.append(("list_jobs", None))
+        self.rounds += 1
+        return [
+            JobInfo.from_wire(job_wire(pid, "success" if self.rounds >= n else "running"))
+            for pid, n in self.rounds_to_finish.items()
+        ]
+
+
+def client_for(transport: ScriptedTransport, tmp_path) -> Client:
+    return Client(
+        "tok",
+        "fake://server",
+        transport=transport,
+        result_store=DictResultStore(tmp_path),
+        renderer=RecordingRenderer(),
+    )
+
+
+def test_as_completed_yields_in_finishing_order_with_one_request_per_round(tmp_path):
+    transport = ListTransport({"job-1": 3, "job-2": 1, "job-3": 2})
+    client = client_for(transport, tmp_path)
+    jobs = client.run_circuits([{"nqubits": 1, "queue": []}] * 3, device="numpy", nshots=10)
+    finished = [job.pid for job in client.as_completed(jobs, wait=0)]
+    assert finished == ["job-2", "job-3", "job-1"]
+    assert transport.count("list_jobs") == 3
+    assert transport.count("get_job") == 0
+
+
+def test_results_download_each_once_without_polling_again(tmp_path):
+    transport = ListTransport({})
+    client = client_for(transport, tmp_path)
+    jobs = client.run_circuits([{"nqubits": 1, "queue": []}] * 4, device="numpy")
+    assert client.results(jobs, wait=0) == [b"result-bytes"] * 4
+    assert transport.count("open_result") == 4
+    assert transport.count("get_job") == 0
+
+
+def test_a_job_missing_from_the_list_is_asked_about_directly(tmp_path):
+    transport = ListTransport({"job-1": 1})
+    client = client_for(transport, tmp_path)
+    from qibo_client import QiboJob
+
+    ghost = QiboJob("ghost", "fake://server", transport=transport)
+    assert [j.pid for j in client.as_completed([ghost], wait=0)] == ["ghost"]
+    assert transport.count("get_job") == 1
+
+
+def test_wait_all_times_out_naming_a_pending_job(tmp_path):
+    transport = ListTransport({"job-1": 10**9})
+    client = client_for(transport, tmp_path)
+    from qibo_client import QiboJob
+
+    with pytest.raises(JobTimeoutError, match="job-1"):
+        client.wait_all(
+            [QiboJob("job-1", "fake://server", transport=transport)], wait=0.01, timeout=0.05
+        )

@@ -18,6 +18,11 @@ def _isolated_user_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("QIBO_CLIENT_UI", "logging")
-    for name in ("QIBO_CLIENT_TOKEN", "QIBO_CLIENT_URL", "QIBO_CLIENT_PROFILE", "QIBO_CLIENT_STORE"):
+    for name in (
+        "QIBO_CLIENT_TOKEN",
+        "QIBO_CLIENT_URL",
+        "QIBO_CLIENT_PROFILE",
+        "QIBO_CLIENT_STORE",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield home

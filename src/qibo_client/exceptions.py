@@ -118,7 +118,7 @@ _installed = False
 def _print_api_error(error: BaseException) -> None:
     from qibo_client.bootstrap import build_renderer
 
-    build_renderer().error(error)
+    build_renderer().show_error(error)
 
 
 def _sys_hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:

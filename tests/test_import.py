@@ -46,3 +46,27 @@ def test_error_hooks_are_opt_in_and_reversible():
         assert install_qibo_error_hooks() is False  # already installed
     assert sys.excepthook is before
     assert uninstall_qibo_error_hooks() is False
+
+
+def test_installed_hook_shows_api_errors_through_the_renderer(monkeypatch):
+    from qibo_client.exceptions import QiboApiError, qibo_error_hooks
+    from qibo_client.plugins import RendererPlugin, get_plugin_manager, hookimpl
+    from tests.support.fakes import RecordingRenderer
+
+    renderer = RecordingRenderer()
+
+    class Plugin:
+        @hookimpl
+        def qibo_client_register_renderers(self, register):
+            register(RendererPlugin("recording-hooks", lambda: renderer))
+
+    plugin = Plugin()
+    get_plugin_manager().register(plugin)
+    monkeypatch.setenv("QIBO_CLIENT_UI", "recording-hooks")
+    error = QiboApiError(403, "GET", "https://x/api/jobs/", "invalid token")
+    try:
+        with qibo_error_hooks():
+            sys.excepthook(QiboApiError, error, None)
+    finally:
+        get_plugin_manager().unregister(plugin)
+    assert renderer.errors == [error]

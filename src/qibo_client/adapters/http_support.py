@@ -1,0 +1,239 @@
+"""Helpers of :mod:`qibo_client.adapters.http_transport`: session, retries, errors, downloads.
+
+Everything here is about requests and urllib3; the transport module keeps
+only the protocol (paths, parameters, which reader reads which answer).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import NewConnectionError
+from urllib3.util.retry import Retry
+
+from qibo_client.exceptions import QiboApiError
+from qibo_client.ports import ResultStream
+
+TOKEN_HEADER = "x-api-token"
+#: Statuses worth asking again for (GET and DELETE only).
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+RETRY_METHODS = frozenset({"GET", "DELETE"})
+SNIPPET = 200
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def scrub(text: str, token: str) -> str:
+    """``text`` with every occurrence of the token masked (a server may echo it back)."""
+    return text.replace(token, "***") if len(token) >= 4 else text
+
+
+def scrub_payload(value: Any, token: str) -> Any:
+    """A JSON value with the token masked in every string it holds."""
+    if isinstance(value, str):
+        return scrub(value, token)
+    if isinstance(value, dict):
+        return {scrub(str(k), token): scrub_payload(v, token) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_payload(v, token) for v in value]
+    return value
+
+
+def shorten(text: str, limit: int = SNIPPET) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class TokenSafeSession(requests.Session):
+    """A session that drops ``x-api-token`` when a redirect leaves the origin.
+
+    requests strips only ``Authorization``; our token travels in its own header,
+    so a redirect to another scheme, host or port must not carry it along.
+    """
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: Any) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if not same_origin(response.request.url or "", prepared_request.url or ""):
+            prepared_request.headers.pop(TOKEN_HEADER, None)
+
+
+def same_origin(first: str, second: str) -> bool:
+    """True when both URLs have the same scheme, host and (effective) port."""
+    a, b = urlsplit(first), urlsplit(second)
+    scheme_a, scheme_b = a.scheme.lower(), b.scheme.lower()
+    return (
+        scheme_a == scheme_b
+        and (a.hostname or "") == (b.hostname or "")
+        and (a.port or _DEFAULT_PORTS.get(scheme_a)) == (b.port or _DEFAULT_PORTS.get(scheme_b))
+    )
+
+
+class SafeMethodRetry(Retry):
+    """urllib3's Retry, except that a method outside ``allowed_methods`` is never retried.
+
+    Plain Retry retries connection errors for any method; a job submission
+    (POST) must never be sent twice behind the caller's back.
+    """
+
+    def increment(self, method: str | None = None, *args: Any, **kwargs: Any) -> Retry:  # type: ignore[override]
+        if method is not None and not self._is_method_retryable(method):
+            exhausted = self.new(total=0, connect=0, read=0, status=0, other=0)
+            return Retry.increment(exhausted, method, *args, **kwargs)  # raises
+        return super().increment(method, *args, **kwargs)
+
+
+def retrying_adapter(retries: int, backoff_factor: float) -> HTTPAdapter:
+    """An adapter retrying GET and DELETE on network errors and transient statuses."""
+    retry = SafeMethodRetry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        allowed_methods=RETRY_METHODS,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff_factor,
+        backoff_jitter=backoff_factor,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    return HTTPAdapter(max_retries=retry)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, then what it wraps (urllib3 reasons, exception args, causes), depth first."""
+    seen: set[int] = set()
+    stack = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [getattr(current, "reason", None), current.__cause__, current.__context__]
+        inner += [arg for arg in current.args if isinstance(arg, BaseException)]
+        stack.extend(e for e in reversed(inner) if isinstance(e, BaseException))
+
+
+def describe_failure(error: BaseException) -> str:
+    """The innermost cause of a network failure, as one short line."""
+    innermost = error
+    for cause in _causes(error):
+        innermost = cause
+    text = str(innermost).strip() or type(innermost).__name__
+    return shorten(text, 300)
+
+
+def never_sent(error: requests.RequestException) -> bool:
+    """True when the request failed before any of it reached the server.
+
+    Connection refused, DNS failure, connect timeout, TLS handshake or a bad
+    URL: safe to say "not submitted". A read timeout or a connection dropped
+    after sending is not: the server may have acted on it.
+    """
+    if isinstance(error, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    if isinstance(error, (requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+        return False
+    if isinstance(error, requests.ConnectionError):
+        return any(isinstance(cause, NewConnectionError) for cause in _causes(error))
+    return True  # invalid URL, schema or header: nothing went out
+
+
+def _html_title(text: str) -> str:
+    match = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    if match:
+        return shorten(html.unescape(match.group(1)))
+    return shorten(html.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+
+def looks_like_html(response: requests.Response, text: str) -> bool:
+    kind = response.headers.get("Content-Type", "").lower()
+    start = text.lstrip()[:15].lower()
+    return "html" in kind or start.startswith(("<!doctype html", "<html"))
+
+
+def error_message(response: requests.Response) -> tuple[str, dict[str, Any] | None]:
+    """The human message of a non-2xx answer, and its JSON object if it sent one."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    payload = data if isinstance(data, dict) else None
+    if payload is not None:
+        for key in ("detail", "message", "error", "title"):
+            value = payload.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip(), payload
+        if "errors" in payload:
+            return str(payload["errors"]), payload
+    text = (response.text or "").strip()
+    if text and looks_like_html(response, text):
+        return (
+            f"the server answered an HTML page (status {response.status_code}), "
+            f"not JSON: {_html_title(text)}",
+            payload,
+        )
+    if text:
+        return shorten(text, 500), payload
+    return f"HTTP {response.status_code}", payload
+
+
+def api_error(response: requests.Response, method: str, url: str, token: str) -> QiboApiError:
+    """The :class:`QiboApiError` for a non-2xx answer, with the token masked."""
+    message, payload = error_message(response)
+    return QiboApiError(
+        status=response.status_code,
+        method=method,
+        url=url,
+        message=scrub(message, token),
+        payload=scrub_payload(payload, token),
+    )
+
+
+def body_snippet(response: requests.Response, *, streaming: bool = False) -> str:
+    """The first characters of a body, for messages; reads little of a stream."""
+    if streaming:
+        raw = response.raw.read(SNIPPET * 4, decode_content=True) or b""
+        text = raw.decode(response.encoding or "utf-8", errors="replace")
+    else:
+        text = response.text or ""
+    return shorten(text)
+
+
+class HttpResultStream(ResultStream):
+    """A result archive arriving over HTTP, read in large chunks."""
+
+    def __init__(self, response: requests.Response, pid: str, url: str) -> None:
+        self._response = response
+        self._pid = pid
+        self._url = url
+        length = response.headers.get("Content-Length", "")
+        self.content_length = int(length) if length.isdigit() else None
+
+    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        received = 0
+        try:
+            for chunk in self._response.iter_content(chunk_size=chunk_size):
+                if chunk:
+                    received += len(chunk)
+                    yield chunk
+        except (requests.RequestException, Urllib3Error, OSError) as error:
+            raise QiboApiError(
+                status=0,
+                method="GET",
+                url=self._url,
+                message=(
+                    f"download of job {self._pid} broke off after {received} bytes "
+                    f"({describe_failure(error)}); ask for the result again"
+                ),
+            ) from error
+
+    def close(self) -> None:
+        self._response.close()

@@ -1,0 +1,290 @@
+"""HttpTransport: the transport port spoken over HTTP(S) to a Qibo server.
+
+Paths, headers and statuses are those of the Qibo protocol
+(``docs/protocol.md``); GET and DELETE are retried on transient failures, a
+job submission never is.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+
+from qibo_client.adapters import http_support as support
+from qibo_client.domain.records import (
+    DiskQuota,
+    JobInfo,
+    JobSubmission,
+    ProjectQuota,
+    ServerVersion,
+    parse_deleted,
+    parse_job_list,
+    parse_project_quotas,
+    parse_submission_answer,
+    validate_pid,
+)
+from qibo_client.exceptions import (
+    ConfigurationError,
+    JobPostServerError,
+    MalformedResponseError,
+    QiboApiError,
+    SubmissionOutcomeUnknownError,
+)
+from qibo_client.ports import ResultStream, Transport
+
+T = TypeVar("T")
+EXTENSIONS_HEADER = "X-Qibo-Extensions"
+#: The longest hold we ever ask of a long-polling server, in seconds.
+MAX_WAIT = 300
+
+
+def _client_version() -> str:
+    try:
+        return importlib.metadata.version("qibo-client")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _check_token(token: object) -> str:
+    if not isinstance(token, str):
+        raise TypeError(f"token must be a string, got {type(token).__name__}")
+    unusable = token != token.strip() or any(ord(c) < 32 or ord(c) > 255 for c in token)
+    if unusable:
+        raise ConfigurationError(
+            "the token has spaces, line breaks or characters an HTTP header cannot carry; "
+            "copy it again exactly as the server issued it"
+        )
+    return token
+
+
+class HttpTransport(Transport):
+    """Talks to a Qibo server over HTTP(S) with one pooled session.
+
+    Timeouts are (``connect_timeout``, ``read_timeout``) seconds on every
+    request; GET and DELETE are retried up to ``retries`` times with
+    exponential backoff (``backoff_factor``) and jitter.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        connect_timeout: float = 10,
+        read_timeout: float = 60,
+        retries: int = 5,
+        backoff_factor: float = 0.5,
+    ) -> None:
+        self._token = _check_token(token)
+        for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ConfigurationError(
+                    f"{name} must be a positive number of seconds, got {value!r}"
+                )
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigurationError(f"retries must be a whole number >= 0, got {retries!r}")
+        if not isinstance(backoff_factor, (int, float)) or backoff_factor < 0:
+            raise ConfigurationError(f"backoff_factor must be >= 0, got {backoff_factor!r}")
+        self.base_url = url
+        self._root = url.rstrip("/")
+        self._connect_timeout = float(connect_timeout)
+        self._read_timeout = float(read_timeout)
+        self._retries = retries
+        self._extensions: set[str] = set()
+        self._long_poll_refused = False
+        self._session = support.TokenSafeSession()
+        self._session.headers.update(
+            {support.TOKEN_HEADER: token, "x-qibo-client-version": _client_version()}
+        )
+        adapter = support.retrying_adapter(retries, backoff_factor)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    # -- plumbing -------------------------------------------------------------------
+
+    @property
+    def supports_long_poll(self) -> bool:
+        return "long-poll" in self._extensions
+
+    @property
+    def extensions(self) -> frozenset[str]:
+        """The protocol extensions the server announced so far (``X-Qibo-Extensions``)."""
+        return frozenset(self._extensions)
+
+    def _url(self, path: str) -> str:
+        return f"{self._root}/api/{path}"
+
+    def _request(
+        self, method: str, url: str, *, read_timeout: float | None = None, **kw: Any
+    ) -> requests.Response:
+        """Send one request; network failures propagate as requests exceptions."""
+        timeout = (self._connect_timeout, read_timeout or self._read_timeout)
+        response = self._session.request(method, url, timeout=timeout, **kw)
+        announced = response.headers.get(EXTENSIONS_HEADER, "")
+        self._extensions.update(p.strip().lower() for p in announced.split(",") if p.strip())
+        return response
+
+    def _send(self, method: str, url: str, **kw: Any) -> requests.Response:
+        """Send one request; a network failure becomes ``QiboApiError(status=0)``."""
+        try:
+            return self._request(method, url, **kw)
+        except requests.RequestException as error:
+            retried = (
+                f" (after {self._retries} retries)"
+                if method in support.RETRY_METHODS and self._retries
+                else ""
+            )
+            raise QiboApiError(
+                status=0,
+                method=method,
+                url=url,
+                message=support.scrub(
+                    f"could not get an answer from {url}{retried}: {support.describe_failure(error)}; "
+                    "check the URL and your network connection",
+                    self._token,
+                ),
+            ) from error
+
+    def _ok(self, response: requests.Response, method: str, url: str) -> requests.Response:
+        if not 200 <= response.status_code < 300:
+            error = support.api_error(response, method, url, self._token)
+            response.close()
+            raise error
+        return response
+
+    def _parse(
+        self, reader: Callable[[Any], T], response: requests.Response, method: str, url: str
+    ) -> T:
+        """Read a 2xx JSON answer with a domain reader; token masked in any error."""
+        try:
+            data = response.json()
+        except ValueError:
+            raise MalformedResponseError(
+                support.scrub(
+                    f"{method} {url} answered status {response.status_code} with Content-Type "
+                    f"{response.headers.get('Content-Type') or 'none'}, not JSON: "
+                    f"{support.body_snippet(response)!r}",
+                    self._token,
+                )
+            ) from None
+        try:
+            return reader(data)
+        except (MalformedResponseError, JobPostServerError) as error:
+            if self._token in error.message and len(self._token) >= 4:
+                raise type(error)(support.scrub(error.message, self._token)) from None
+            raise
+
+    def _get(self, path: str, reader: Callable[[Any], T]) -> T:
+        url = self._url(path)
+        return self._parse(reader, self._ok(self._send("GET", url), "GET", url), "GET", url)
+
+    # -- the port ---------------------------------------------------------------------
+
+    def server_version(self) -> ServerVersion:
+        return self._get("qibo_version/", ServerVersion.from_wire)
+
+    def submit_job(self, submission: JobSubmission, *, idempotency_key: str | None = None) -> str:
+        url = self._url("jobs/")
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        try:
+            response = self._request("POST", url, json=submission.to_wire(), headers=headers)
+        except requests.RequestException as error:
+            cause = support.describe_failure(error)
+            if support.never_sent(error):
+                raise QiboApiError(
+                    status=0,
+                    method="POST",
+                    url=url,
+                    message=support.scrub(
+                        f"the server at {self.base_url} could not be reached ({cause}); the job "
+                        "was NOT submitted: check the URL and your network, then submit again",
+                        self._token,
+                    ),
+                ) from error
+            raise SubmissionOutcomeUnknownError(
+                method="POST",
+                url=url,
+                message=support.scrub(self._unknown_outcome(cause, idempotency_key), self._token),
+                idempotency_key=idempotency_key or "",
+            ) from error
+        return self._parse(parse_submission_answer, self._ok(response, "POST", url), "POST", url)
+
+    def _unknown_outcome(self, cause: str, key: str | None) -> str:
+        text = (
+            f"the connection to {self.base_url} broke after the job was sent ({cause}): "
+            "the job may or may not be queued. "
+        )
+        if key and "idempotency" in self._extensions:
+            return text + (
+                f"Resubmit with run_circuit(..., idempotency_key={key!r}): this server "
+                "recognises the key and returns the same job instead of queueing a second one"
+            )
+        if key:
+            return text + (
+                "Check client.print_job_info() first; if the job is not there, resubmit with "
+                f"run_circuit(..., idempotency_key={key!r}) (a server that supports "
+                "idempotency keys then returns the same job)"
+            )
+        return text + "Check client.print_job_info() before submitting again"
+
+    def get_job(self, pid: str, *, wait: float = 0.0, known_status: str | None = None) -> JobInfo:
+        url = self._url(f"jobs/{validate_pid(pid)}/")
+        if wait > 0 and not self._long_poll_refused:
+            seconds = max(1, round(min(wait, MAX_WAIT)))
+            params = {"wait": seconds, "status": known_status}
+            response = self._send(
+                "GET", url, params=params, read_timeout=seconds + self._read_timeout
+            )
+            if response.status_code == 400 and not self.supports_long_poll:
+                # A server without long-poll that rejects unknown parameters: never send them again.
+                self._long_poll_refused = True
+                response.close()
+                response = self._send("GET", url)
+        else:
+            response = self._send("GET", url)
+        return self._parse(JobInfo.from_wire, self._ok(response, "GET", url), "GET", url)
+
+    def list_jobs(self) -> list[JobInfo]:
+        return self._get("jobs/", parse_job_list)
+
+    def open_result(self, pid: str) -> ResultStream:
+        url = self._url(f"jobs/{validate_pid(pid)}/download/")
+        response = self._ok(self._send("GET", url, stream=True), "GET", url)
+        kind = response.headers.get("Content-Type", "").lower()
+        if "json" in kind or "html" in kind:
+            snippet = support.body_snippet(response, streaming=True)
+            response.close()
+            raise MalformedResponseError(
+                support.scrub(
+                    f"the download of job {pid} answered status {response.status_code} with "
+                    f"Content-Type {kind}, not a result archive: {snippet!r}",
+                    self._token,
+                )
+            )
+        return support.HttpResultStream(response, pid, url)
+
+    def delete_job(self, pid: str) -> requests.Response:
+        url = self._url(f"jobs/{validate_pid(pid)}/")
+        return self._ok(self._send("DELETE", url), "DELETE", url)
+
+    def delete_all_jobs(self) -> list[str]:
+        url = self._url("jobs/bulk_delete/")
+        return self._parse(
+            parse_deleted, self._ok(self._send("DELETE", url), "DELETE", url), "DELETE", url
+        )
+
+    def disk_quota(self) -> DiskQuota:
+        return self._get("disk_quota/", DiskQuota.from_wire)
+
+    def project_quotas(self) -> list[ProjectQuota]:
+        return self._get("projectquotas/", parse_project_quotas)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __repr__(self) -> str:
+        return f"HttpTransport(url={self.base_url!r})"

@@ -235,3 +235,28 @@ def test_print_job_info_with_no_jobs_says_so(tmp_path):
     client, renderer = make_client(ScriptedTransport(), tmp_path)
     client.print_job_info()
     assert renderer.messages == [("info", "No jobs found in database for user")]
+
+
+def test_a_broken_download_is_tried_again(tmp_path):
+    class FlakyDownload(ScriptedTransport):
+        def open_result(self, pid):
+            if self.count("open_result") == 0:
+                self.calls.append(("open_result", pid))
+                raise transient(0)
+            return super().open_result(pid)
+
+    transport = FlakyDownload(["success"])
+    assert make_job(transport, tmp_path).result(wait=0) == b"result-bytes"
+    assert transport.count("open_result") == 2
+
+
+def test_a_refused_download_is_not_tried_again(tmp_path):
+    class Forbidden(ScriptedTransport):
+        def open_result(self, pid):
+            self.calls.append(("open_result", pid))
+            raise transient(403)
+
+    transport = Forbidden(["success"])
+    with pytest.raises(QiboApiError):
+        make_job(transport, tmp_path).result(wait=0)
+    assert transport.count("open_result") == 1

@@ -104,6 +104,10 @@ class UnsafeResultError(MalformedResponseError):
     """
 
 
+class IncompleteDownloadError(UnsafeResultError):
+    """A result download ended before all its bytes arrived; asking again may succeed."""
+
+
 class ConfigurationError(ValueError):
     """A URL, option or plugin name we were given does not name anything usable."""
 
@@ -173,6 +177,7 @@ def qibo_error_hooks() -> Iterator[None]:
 
 __all__ = [
     "ConfigurationError",
+    "IncompleteDownloadError",
     "JobPostServerError",
     "JobTimeoutError",
     "MalformedResponseError",

@@ -14,10 +14,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qibo_client.domain.polling import JobPoller, PollPolicy
+from qibo_client.domain.polling import TRANSIENT_STATUSES, JobPoller, PollPolicy
 from qibo_client.domain.records import JobInfo, validate_pid
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
-from qibo_client.exceptions import JobTimeoutError, UnsafeResultError
+from qibo_client.exceptions import (
+    IncompleteDownloadError,
+    JobTimeoutError,
+    QiboApiError,
+    UnsafeResultError,
+)
 from qibo_client.ports import (
     JobSnapshot,
     ProgressView,
@@ -28,6 +33,9 @@ from qibo_client.ports import (
 )
 
 __all__ = ["QiboJob", "QiboJobStatus", "convert_str_to_job_status"]
+
+#: How many times a result download is tried when the transfer breaks off.
+DOWNLOAD_ATTEMPTS = 4
 
 
 class QiboJob:
@@ -211,8 +219,9 @@ class QiboJob:
         if status is None or not status.is_final:  # a final status never changes again
             status = self.wait(wait, verbose, timeout=timeout)
         try:
-            with self.transport.open_result(pid) as stream:
-                self.results_folder = store.save_archive(pid, stream)
+            self.results_folder = self._download(pid, store)
+        except IncompleteDownloadError:
+            raise
         except UnsafeResultError as error:
             self.renderer.show_error(error)
             return None
@@ -232,6 +241,25 @@ class QiboJob:
             return None
         self.results_path = store.results_path(pid)
         return store.load(pid)
+
+    def _download(self, pid: str, store: ResultStore) -> Path:
+        """Fetch and store the archive; a broken transfer is tried again a few times.
+
+        The download is a plain GET, safe to repeat; the store keeps nothing of
+        a failed attempt.
+        """
+        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+            try:
+                with self.transport.open_result(pid) as stream:
+                    return store.save_archive(pid, stream)
+            except (IncompleteDownloadError, QiboApiError) as error:
+                transient = isinstance(error, IncompleteDownloadError) or (
+                    error.status in TRANSIENT_STATUSES
+                )
+                if not transient or attempt == DOWNLOAD_ATTEMPTS:
+                    raise
+                time.sleep(min(2.0 ** (attempt - 1) * 0.25, 4.0))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def delete(self) -> ServerResponse:
         """Delete the job from the server; returns the server's response."""

@@ -1,0 +1,129 @@
+"""QiboClientBackend: qibo's numpy backend, except that circuits run on a Qibo server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from qibo.backends import NumpyBackend
+from qibo_client import Client
+
+URL_ENV = "QIBO_CLIENT_URL"
+TOKEN_ENV = "QIBO_CLIENT_TOKEN"
+DEVICE_ENV = "QIBO_CLIENT_DEVICE"
+DEFAULT_URL = "local://"
+DEFAULT_DEVICE = "numpy"
+#: The embedded local server does not check tokens; any string will do.
+LOCAL_TOKEN = "local"
+
+
+def _resolve_token(url: str, token: str | None) -> str:
+    token = token or os.environ.get(TOKEN_ENV)
+    if token:
+        return token
+    if urlsplit(url).scheme.lower() == "local":
+        return LOCAL_TOKEN
+    raise ValueError(
+        f"no token for {url}: pass qibo.set_backend('qibo-client-backend', token=...) "
+        f"or set {TOKEN_ENV}"
+    )
+
+
+class QiboClientBackend(NumpyBackend):
+    """Sends each circuit to a Qibo server with :class:`qibo_client.Client`.
+
+    Results come back as qibo's own result objects; anything qibo computes
+    from them afterwards (frequencies, probabilities) runs locally on numpy,
+    which is why this class extends :class:`~qibo.backends.NumpyBackend`.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        device: str | None = None,
+        project: str = "personal",
+        *,
+        verbose: bool = True,
+        timeout: float | None = None,
+        verbatim: bool = False,
+        client: Client | None = None,
+    ) -> None:
+        super().__init__()
+        self.url = url or os.environ.get(URL_ENV) or DEFAULT_URL
+        self._token = None if client is not None else _resolve_token(self.url, token)
+        self.name = "qibo-client-backend"
+        #: The server device the circuits run on (qibo shows it as the platform).
+        self.platform = device or os.environ.get(DEVICE_ENV) or DEFAULT_DEVICE
+        self.project = project
+        self.verbose = verbose
+        self.timeout = timeout
+        self.verbatim = verbatim
+        self._client = client
+        self.versions["qibo-client"] = _client_version()
+
+    @property
+    def client(self) -> Client:
+        """The client jobs are sent with, made on first use (``local://`` starts a server)."""
+        if self._client is None:
+            self._client = Client(self._token or "", self.url)
+        return self._client
+
+    def close(self) -> None:
+        """Release the client's connections (and an embedded server's workers)."""
+        if self._client is not None:
+            self._client.close()
+
+    def _submit(self, circuit: Any, nshots: int | None) -> Any:
+        return self.client.run_circuit(
+            circuit, self.platform, self.project, nshots=nshots, verbatim=self.verbatim
+        )
+
+    def _collect(self, job: Any) -> Any:
+        result = job.result(verbose=self.verbose, timeout=self.timeout)
+        if result is None:
+            raise RuntimeError(
+                f"job {job.pid} on {self.url} (device {self.platform!r}) ended without a "
+                f"result; the server's logs for it are in {job.results_folder}"
+            )
+        return result
+
+    @staticmethod
+    def _refuse_initial_state(initial_state: Any) -> None:
+        if initial_state is not None:
+            raise ValueError(
+                "a Qibo server always starts circuits from |0...0>: build the initial state "
+                "with gates at the start of the circuit instead of passing initial_state"
+            )
+
+    def execute_circuit(
+        self, circuit: Any, initial_state: Any = None, nshots: int | None = 1000
+    ) -> Any:
+        """Run ``circuit`` on the server and return qibo's result object.
+
+        Raises ``ValueError`` for an ``initial_state`` (the protocol has none),
+        :class:`~qibo_client.exceptions.JobTimeoutError` past ``timeout``, and
+        ``RuntimeError`` when the job ends in error.
+        """
+        self._refuse_initial_state(initial_state)
+        return self._collect(self._submit(circuit, nshots))
+
+    def execute_circuits(
+        self,
+        circuits: Sequence[Any],
+        initial_states: Any = None,
+        nshots: int | None = None,
+        processes: int | None = None,
+    ) -> list[Any]:
+        """Submit every circuit first, then wait for each: the server runs them side by side."""
+        self._refuse_initial_state(initial_states)
+        jobs = [self._submit(circuit, nshots) for circuit in circuits]
+        return [self._collect(job) for job in jobs]
+
+
+def _client_version() -> str:
+    import qibo_client
+
+    return qibo_client.__version__

@@ -61,6 +61,7 @@ class NumpyServerTransport(Transport):
         self.archives: dict[str, bytes] = {}
         self.statuses: dict[str, str] = {}
         self.fail_devices = set(fail_devices)
+        self.calls: list[str] = []
 
     def server_version(self) -> ServerVersion:
         import qibo
@@ -71,6 +72,7 @@ class NumpyServerTransport(Transport):
         from qibo import Circuit
         from qibo.backends import NumpyBackend
 
+        self.calls.append("submit_job")
         pid = f"job-{len(self.submissions) + 1}"
         self.submissions.append(submission)
         if submission.device in self.fail_devices:
@@ -86,12 +88,15 @@ class NumpyServerTransport(Transport):
         return pid
 
     def get_job(self, pid: str, *, wait: float = 0.0, known_status: str | None = None) -> JobInfo:
+        self.calls.append("get_job")
         return JobInfo(pid, self.statuses[pid], user_email="me@lab", device="numpy")
 
     def list_jobs(self) -> list[JobInfo]:
-        return [self.get_job(pid) for pid in self.statuses]
+        self.calls.append("list_jobs")
+        return [JobInfo(pid, status, user_email="me@lab") for pid, status in self.statuses.items()]
 
     def open_result(self, pid: str) -> ResultStream:
+        self.calls.append("open_result")
         return ArchiveStream(self.archives[pid])
 
     def delete_job(self, pid: str) -> Any:

@@ -117,9 +117,10 @@ class QiboClientBackend(NumpyBackend):
         nshots: int | None = None,
         processes: int | None = None,
     ) -> list[Any]:
-        """Submit every circuit first, then wait for each: the server runs them side by side."""
+        """Submit every circuit, then wait for all of them with one job-list request per round."""
         self._refuse_initial_state(initial_states)
         jobs = [self._submit(circuit, nshots) for circuit in circuits]
+        self.client.wait_all(jobs, timeout=self.timeout)
         return [self._collect(job) for job in jobs]
 
 

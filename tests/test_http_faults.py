@@ -1,0 +1,139 @@
+"""HttpTransport against a real loopback server that misbehaves: the urllib3 retries,
+which ``responses`` bypasses, and failures of the socket itself."""
+
+from __future__ import annotations
+
+import pytest
+from tests.support.http import (
+    FaultServer,
+    cut_off,
+    hang_up,
+    job_object,
+    refusing_url,
+    reply,
+)
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from qibo_client.adapters.http_support import SafeMethodRetry
+from qibo_client.adapters.http_transport import HttpTransport
+from qibo_client.domain.records import JobSubmission
+from qibo_client.exceptions import QiboApiError, SubmissionOutcomeUnknownError
+
+TOKEN = "loopback-token"
+
+
+def quick(url: str, **overrides: float) -> HttpTransport:
+    settings = {"connect_timeout": 2, "read_timeout": 2, "retries": 3, "backoff_factor": 0}
+    return HttpTransport(url, TOKEN, **{**settings, **overrides})
+
+
+def test_get_is_retried_through_transient_503s():
+    def behaviour(handler, index):
+        if index < 2:
+            reply(handler, 503, {"detail": "restarting"}, {"Retry-After": "0"})
+        else:
+            reply(handler, 200, [job_object("job-1", "success")])
+
+    with FaultServer(behaviour) as server:
+        transport = quick(server.url)
+        assert [job.pid for job in transport.list_jobs()] == ["job-1"]
+        transport.close()
+    assert [(r.method, r.path) for r in server.seen] == [("GET", "/api/jobs/")] * 3
+    assert all(r.headers["x-api-token"] == TOKEN for r in server.seen)
+
+
+def test_retries_are_bounded_and_the_last_answer_is_the_error():
+    with FaultServer(lambda handler, _: reply(handler, 500, {"detail": "db down"})) as server:
+        transport = quick(server.url, retries=2)
+        with pytest.raises(QiboApiError) as caught:
+            transport.server_version()
+        transport.close()
+    assert (caught.value.status, caught.value.message) == (500, "db down")
+    assert len(server.seen) == 3
+
+
+def test_delete_is_retried_too():
+    def behaviour(handler, index):
+        reply(handler, 502 if index == 0 else 204, b"")
+
+    with FaultServer(behaviour) as server:
+        transport = quick(server.url)
+        assert transport.delete_job("job-1").status_code == 204
+        transport.close()
+    assert [r.method for r in server.seen] == ["DELETE", "DELETE"]
+
+
+def test_a_post_is_never_retried():
+    with FaultServer(
+        lambda handler, _: reply(handler, 503, {"detail": "busy"}, {"Retry-After": "0"})
+    ) as server:
+        transport = quick(server.url)
+        with pytest.raises(QiboApiError) as caught:
+            transport.submit_job(JobSubmission({}, "numpy"), idempotency_key="k1")
+        transport.close()
+    assert (caught.value.status, caught.value.message) == (503, "busy")
+    assert len(server.seen) == 1
+    assert server.seen[0].headers["Idempotency-Key"] == "k1"
+
+
+def test_refused_connection_on_submit_says_not_submitted():
+    with refusing_url() as url:
+        transport = quick(url)
+        with pytest.raises(QiboApiError) as caught:
+            transport.submit_job(JobSubmission({}, "numpy"), idempotency_key="k1")
+        transport.close()
+    error = caught.value
+    assert not isinstance(error, SubmissionOutcomeUnknownError)
+    assert error.status == 0
+    assert "could not be reached" in error.message and "NOT submitted" in error.message
+    assert "refused" in error.message.lower()
+
+
+def test_refused_connection_on_get_is_status_zero_after_retries():
+    with refusing_url() as url:
+        transport = quick(url, retries=1)
+        with pytest.raises(QiboApiError) as caught:
+            transport.list_jobs()
+        transport.close()
+    assert caught.value.status == 0
+    assert f"{url}/api/jobs/" in caught.value.message
+
+
+def test_a_server_that_reads_the_post_then_hangs_up_leaves_the_outcome_unknown():
+    with FaultServer(lambda handler, _: hang_up(handler)) as server:
+        transport = quick(server.url)
+        with pytest.raises(SubmissionOutcomeUnknownError) as caught:
+            transport.submit_job(JobSubmission({"nqubits": 1}, "numpy"), idempotency_key="k-77")
+        transport.close()
+    assert len(server.seen) == 1 and b'"nqubits": 1' in server.seen[0].body
+    assert caught.value.idempotency_key == "k-77"
+    assert caught.value.status == 0
+    assert "may or may not be queued" in caught.value.message
+    assert "k-77" in caught.value.message
+
+
+def test_a_download_cut_mid_body_broke_off():
+    data = bytes(range(256)) * 64  # 16 KiB promised
+
+    with FaultServer(lambda handler, _: cut_off(handler, data, sent=5000)) as server:
+        transport = quick(server.url)
+        stream = transport.open_result("job-1")
+        assert stream.content_length == len(data)
+        received = bytearray()
+        with pytest.raises(QiboApiError) as caught:
+            for chunk in stream.iter_chunks(1000):
+                received += chunk
+        stream.close()
+        transport.close()
+    assert caught.value.status == 0
+    assert caught.value.message.startswith("download of job job-1 broke off after 5000 bytes")
+    assert bytes(received) == data[:5000]
+
+
+def test_connect_errors_are_retried_for_get_but_never_for_post():
+    # Plain urllib3 Retry retries connection errors whatever the method; ours must not for POST.
+    retry = SafeMethodRetry(total=3, connect=3, allowed_methods={"GET", "DELETE"})
+    refused = NewConnectionError(None, "Connection refused")
+    assert retry.increment("GET", "/api/jobs/", error=refused).connect == 2
+    with pytest.raises(MaxRetryError):
+        retry.increment("POST", "/api/jobs/", error=refused)

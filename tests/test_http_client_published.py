@@ -272,6 +272,7 @@ def store_client(renderer, store):
     client.close()
 
 
+@pytest.mark.filterwarnings("ignore:Both `probabilities` and `samples` found:UserWarning")
 @pytest.mark.parametrize("nshots", [50, None], ids=["frequencies", "state"])
 def test_result_of_a_successful_job_is_what_qibo_loads(
     store_client, mocked, renderer, tmp_path, nshots

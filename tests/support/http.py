@@ -89,6 +89,8 @@ def qibo_result_archive(folder: Path, nshots: int | None = 50) -> tuple[bytes, P
     if nshots is not None:
         circuit.add(gates.M(0, 1))
     result = circuit(nshots=nshots) if nshots is not None else circuit()
+    if nshots is not None:
+        result.samples()  # draw the shots now, so the file holds them and not only probabilities
     folder.mkdir(parents=True, exist_ok=True)
     results = folder / "results.npy"
     result.dump(results)

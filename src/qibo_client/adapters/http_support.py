@@ -7,6 +7,8 @@ only the protocol (paths, parameters, which reader reads which answer).
 from __future__ import annotations
 
 import html
+import importlib.metadata
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +20,12 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
 
-from qibo_client.exceptions import QiboApiError
+from qibo_client.exceptions import (
+    ConfigurationError,
+    MalformedResponseError,
+    QiboApiError,
+    SubmissionOutcomeUnknownError,
+)
 from qibo_client.ports import ResultStream
 
 TOKEN_HEADER = "x-api-token"
@@ -27,6 +34,34 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "DELETE"})
 SNIPPET = 200
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def client_version() -> str:
+    """This package's version, for the ``x-qibo-client-version`` header."""
+    try:
+        return importlib.metadata.version("qibo-client")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def check_settings(
+    token: object, connect_timeout: float, read_timeout: float, retries: int, backoff: float
+) -> None:
+    """Refuse a token no header can carry and nonsensical timeouts, naming what was wrong."""
+    if not isinstance(token, str):
+        raise TypeError(f"token must be a string, got {type(token).__name__}")
+    if token != token.strip() or any(ord(c) < 32 or ord(c) > 255 for c in token):
+        raise ConfigurationError(
+            "the token has spaces, line breaks or characters an HTTP header cannot carry; "
+            "copy it again exactly as the server issued it"
+        )
+    for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigurationError(f"retries must be a whole number >= 0, got {retries!r}")
+    if not isinstance(backoff, (int, float)) or not math.isfinite(backoff) or backoff < 0:
+        raise ConfigurationError(f"backoff_factor must be a number >= 0, got {backoff!r}")
 
 
 def scrub(text: str, token: str) -> str:
@@ -195,6 +230,68 @@ def api_error(response: requests.Response, method: str, url: str, token: str) ->
         message=scrub(message, token),
         payload=scrub_payload(payload, token),
     )
+
+
+def network_error(
+    method: str, url: str, error: requests.RequestException, retries: int, token: str
+) -> QiboApiError:
+    """``QiboApiError(status=0)`` for a request that got no answer."""
+    retried = f" (after {retries} retries)" if method in RETRY_METHODS and retries else ""
+    message = (
+        f"could not get an answer from {url}{retried}: {describe_failure(error)}; "
+        "check the URL and your network connection"
+    )
+    return QiboApiError(status=0, method=method, url=url, message=scrub(message, token))
+
+
+def submission_error(
+    error: requests.RequestException,
+    url: str,
+    key: str | None,
+    extensions: frozenset[str],
+    token: str,
+) -> QiboApiError:
+    """What a failed ``POST /api/jobs/`` means: surely not queued, or perhaps queued."""
+    cause = describe_failure(error)
+    server = url.rsplit("/api/", 1)[0]
+    if never_sent(error):
+        message = (
+            f"the server at {server} could not be reached ({cause}); the job was NOT "
+            "submitted: check the URL and your network, then submit again"
+        )
+        return QiboApiError(status=0, method="POST", url=url, message=scrub(message, token))
+    message = (
+        f"the connection to {server} broke after the job was sent ({cause}): "
+        "the job may or may not be queued. "
+    )
+    if key and "idempotency" in extensions:
+        message += (
+            f"Resubmit with run_circuit(..., idempotency_key={key!r}): this server "
+            "recognises the key and returns the same job instead of queueing a second one"
+        )
+    elif key:
+        message += (
+            "Check client.print_job_info() first; if the job is not there, resubmit with "
+            f"run_circuit(..., idempotency_key={key!r}) (a server that supports "
+            "idempotency keys then returns the same job)"
+        )
+    else:
+        message += "Check client.print_job_info() before submitting again"
+    return SubmissionOutcomeUnknownError(
+        method="POST", url=url, message=scrub(message, token), idempotency_key=key or ""
+    )
+
+
+def not_json(
+    response: requests.Response, method: str, url: str, token: str
+) -> MalformedResponseError:
+    """The error for a 2xx whose body should be JSON and is not."""
+    kind = response.headers.get("Content-Type") or "none"
+    message = (
+        f"{method} {url} answered status {response.status_code} with Content-Type {kind}, "
+        f"not JSON: {body_snippet(response)!r}"
+    )
+    return MalformedResponseError(scrub(message, token))
 
 
 def body_snippet(response: requests.Response, *, streaming: bool = False) -> str:

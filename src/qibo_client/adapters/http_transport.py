@@ -7,8 +7,6 @@ job submission never is.
 
 from __future__ import annotations
 
-import importlib.metadata
-import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,38 +25,13 @@ from qibo_client.domain.records import (
     parse_submission_answer,
     validate_pid,
 )
-from qibo_client.exceptions import (
-    ConfigurationError,
-    JobPostServerError,
-    MalformedResponseError,
-    QiboApiError,
-    SubmissionOutcomeUnknownError,
-)
+from qibo_client.exceptions import JobPostServerError, MalformedResponseError
 from qibo_client.ports import ResultStream, Transport
 
 T = TypeVar("T")
 EXTENSIONS_HEADER = "X-Qibo-Extensions"
 #: The longest hold we ever ask of a long-polling server, in seconds.
 MAX_WAIT = 300
-
-
-def _client_version() -> str:
-    try:
-        return importlib.metadata.version("qibo-client")
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-def _check_token(token: object) -> str:
-    if not isinstance(token, str):
-        raise TypeError(f"token must be a string, got {type(token).__name__}")
-    unusable = token != token.strip() or any(ord(c) < 32 or ord(c) > 255 for c in token)
-    if unusable:
-        raise ConfigurationError(
-            "the token has spaces, line breaks or characters an HTTP header cannot carry; "
-            "copy it again exactly as the server issued it"
-        )
-    return token
 
 
 class HttpTransport(Transport):
@@ -79,16 +52,8 @@ class HttpTransport(Transport):
         retries: int = 5,
         backoff_factor: float = 0.5,
     ) -> None:
-        self._token = _check_token(token)
-        for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ConfigurationError(
-                    f"{name} must be a positive number of seconds, got {value!r}"
-                )
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigurationError(f"retries must be a whole number >= 0, got {retries!r}")
-        if not isinstance(backoff_factor, (int, float)) or backoff_factor < 0:
-            raise ConfigurationError(f"backoff_factor must be >= 0, got {backoff_factor!r}")
+        support.check_settings(token, connect_timeout, read_timeout, retries, backoff_factor)
+        self._token = token
         self.base_url = url
         self._root = url.rstrip("/")
         self._connect_timeout = float(connect_timeout)
@@ -98,7 +63,7 @@ class HttpTransport(Transport):
         self._long_poll_refused = False
         self._session = support.TokenSafeSession()
         self._session.headers.update(
-            {support.TOKEN_HEADER: token, "x-qibo-client-version": _client_version()}
+            {support.TOKEN_HEADER: token, "x-qibo-client-version": support.client_version()}
         )
         adapter = support.retrying_adapter(retries, backoff_factor)
         self._session.mount("http://", adapter)
@@ -133,21 +98,7 @@ class HttpTransport(Transport):
         try:
             return self._request(method, url, **kw)
         except requests.RequestException as error:
-            retried = (
-                f" (after {self._retries} retries)"
-                if method in support.RETRY_METHODS and self._retries
-                else ""
-            )
-            raise QiboApiError(
-                status=0,
-                method=method,
-                url=url,
-                message=support.scrub(
-                    f"could not get an answer from {url}{retried}: {support.describe_failure(error)}; "
-                    "check the URL and your network connection",
-                    self._token,
-                ),
-            ) from error
+            raise support.network_error(method, url, error, self._retries, self._token) from error
 
     def _ok(self, response: requests.Response, method: str, url: str) -> requests.Response:
         if not 200 <= response.status_code < 300:
@@ -163,19 +114,13 @@ class HttpTransport(Transport):
         try:
             data = response.json()
         except ValueError:
-            raise MalformedResponseError(
-                support.scrub(
-                    f"{method} {url} answered status {response.status_code} with Content-Type "
-                    f"{response.headers.get('Content-Type') or 'none'}, not JSON: "
-                    f"{support.body_snippet(response)!r}",
-                    self._token,
-                )
-            ) from None
+            raise support.not_json(response, method, url, self._token) from None
         try:
             return reader(data)
         except (MalformedResponseError, JobPostServerError) as error:
-            if self._token in error.message and len(self._token) >= 4:
-                raise type(error)(support.scrub(error.message, self._token)) from None
+            scrubbed = support.scrub(error.message, self._token)
+            if scrubbed != error.message:
+                raise type(error)(scrubbed) from None
             raise
 
     def _get(self, path: str, reader: Callable[[Any], T]) -> T:
@@ -193,43 +138,10 @@ class HttpTransport(Transport):
         try:
             response = self._request("POST", url, json=submission.to_wire(), headers=headers)
         except requests.RequestException as error:
-            cause = support.describe_failure(error)
-            if support.never_sent(error):
-                raise QiboApiError(
-                    status=0,
-                    method="POST",
-                    url=url,
-                    message=support.scrub(
-                        f"the server at {self.base_url} could not be reached ({cause}); the job "
-                        "was NOT submitted: check the URL and your network, then submit again",
-                        self._token,
-                    ),
-                ) from error
-            raise SubmissionOutcomeUnknownError(
-                method="POST",
-                url=url,
-                message=support.scrub(self._unknown_outcome(cause, idempotency_key), self._token),
-                idempotency_key=idempotency_key or "",
+            raise support.submission_error(
+                error, url, idempotency_key, self.extensions, self._token
             ) from error
         return self._parse(parse_submission_answer, self._ok(response, "POST", url), "POST", url)
-
-    def _unknown_outcome(self, cause: str, key: str | None) -> str:
-        text = (
-            f"the connection to {self.base_url} broke after the job was sent ({cause}): "
-            "the job may or may not be queued. "
-        )
-        if key and "idempotency" in self._extensions:
-            return text + (
-                f"Resubmit with run_circuit(..., idempotency_key={key!r}): this server "
-                "recognises the key and returns the same job instead of queueing a second one"
-            )
-        if key:
-            return text + (
-                "Check client.print_job_info() first; if the job is not there, resubmit with "
-                f"run_circuit(..., idempotency_key={key!r}) (a server that supports "
-                "idempotency keys then returns the same job)"
-            )
-        return text + "Check client.print_job_info() before submitting again"
 
     def get_job(self, pid: str, *, wait: float = 0.0, known_status: str | None = None) -> JobInfo:
         url = self._url(f"jobs/{validate_pid(pid)}/")

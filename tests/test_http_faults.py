@@ -3,6 +3,8 @@ which ``responses`` bypasses, and failures of the socket itself."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from tests.support.http import (
     FaultServer,
@@ -110,6 +112,17 @@ def test_a_server_that_reads_the_post_then_hangs_up_leaves_the_outcome_unknown()
     assert caught.value.status == 0
     assert "may or may not be queued" in caught.value.message
     assert "k-77" in caught.value.message
+
+
+def test_a_submission_whose_answer_times_out_is_outcome_unknown():
+    with FaultServer(lambda handler, _: time.sleep(0.6)) as server:
+        transport = quick(server.url, read_timeout=0.2)
+        with pytest.raises(SubmissionOutcomeUnknownError) as caught:
+            transport.submit_job(JobSubmission({}, "numpy"), idempotency_key="k-slow")
+        transport.close()
+    assert len(server.seen) == 1
+    assert "read timeout=0.2" in caught.value.message
+    assert caught.value.idempotency_key == "k-slow"
 
 
 def test_a_download_cut_mid_body_broke_off():

@@ -18,6 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from qibo_client.exceptions import (
@@ -158,11 +159,12 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 
 def describe_failure(error: BaseException) -> str:
     """The innermost cause of a network failure, as one short line."""
-    innermost = error
-    for cause in _causes(error):
-        innermost = cause
-    text = str(innermost).strip() or type(innermost).__name__
-    return shorten(text, 300)
+    causes = list(_causes(error))
+    for cause in causes:  # urllib3 names a timeout and its value better than the socket does
+        if isinstance(cause, Urllib3Timeout) and not isinstance(cause, NewConnectionError):
+            return shorten(str(cause).split("): ", 1)[-1], 300)
+    innermost = causes[-1]
+    return shorten(str(innermost).strip() or type(innermost).__name__, 300)
 
 
 def never_sent(error: requests.RequestException) -> bool:
@@ -236,7 +238,7 @@ def network_error(
     method: str, url: str, error: requests.RequestException, retries: int, token: str
 ) -> QiboApiError:
     """``QiboApiError(status=0)`` for a request that got no answer."""
-    retried = f" (after {retries} retries)" if method in RETRY_METHODS and retries else ""
+    retried = f" (tried {retries + 1} times)" if method in RETRY_METHODS and retries else ""
     message = (
         f"could not get an answer from {url}{retried}: {describe_failure(error)}; "
         "check the URL and your network connection"
@@ -261,7 +263,7 @@ def submission_error(
         )
         return QiboApiError(status=0, method="POST", url=url, message=scrub(message, token))
     message = (
-        f"the connection to {server} broke after the job was sent ({cause}): "
+        f"no answer came from {server} after the job was sent ({cause}): "
         "the job may or may not be queued. "
     )
     if key and "idempotency" in extensions:

@@ -126,6 +126,10 @@ class SafeMethodRetry(Retry):
 
 def retrying_adapter(retries: int, backoff_factor: float) -> HTTPAdapter:
     """An adapter retrying GET and DELETE on network errors and transient statuses."""
+    # A server's Retry-After is honoured, but not for hours (urllib3 >= 2.6 can cap it).
+    cap: dict[str, Any] = (
+        {"retry_after_max": 120} if hasattr(Retry, "DEFAULT_RETRY_AFTER_MAX") else {}
+    )
     retry = SafeMethodRetry(
         total=retries,
         connect=retries,
@@ -136,8 +140,10 @@ def retrying_adapter(retries: int, backoff_factor: float) -> HTTPAdapter:
         status_forcelist=RETRY_STATUSES,
         backoff_factor=backoff_factor,
         backoff_jitter=backoff_factor,
+        backoff_max=30,
         respect_retry_after_header=True,
         raise_on_status=False,
+        **cap,
     )
     return HTTPAdapter(max_retries=retry)
 

@@ -1,0 +1,171 @@
+"""The local server's settings: its devices and each user's quota.
+
+Read from an optional ``<data_dir>/server.toml`` and then from overrides (the
+``serve`` command's flags), so a server runs with no file at all::
+
+    [quota]
+    jobs_max = 10000
+    shots_max = 100000000
+    seconds_max = 360000
+    disk_kbs_max = 5000000
+
+    [devices.numpy]
+    max_num_qubits = 24
+    max_walltime_seconds = 3600
+    max_num_shots = 1000000
+    description = "qibo's numpy simulator"
+    status = "available"
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "server.toml"
+
+#: The qibo backends the server knows how to run, with their defaults.
+_BACKENDS: dict[str, dict[str, Any]] = {
+    "numpy": {"max_num_qubits": 24, "description": "qibo's numpy state-vector simulator"},
+    "qibojit": {"max_num_qubits": 28, "description": "qibo's just-in-time compiled simulator"},
+}
+
+_QUOTA_KEYS = ("jobs_max", "shots_max", "seconds_max", "disk_kbs_max")
+_DEVICE_KEYS = ("max_num_qubits", "max_walltime_seconds", "max_num_shots", "description", "status")
+
+
+@dataclass
+class DeviceConfig:
+    """One device (a qibo simulator backend) the server offers."""
+
+    name: str
+    max_num_qubits: int
+    description: str
+    status: str = "available"
+    max_walltime_seconds: float = 3600.0
+    max_num_shots: int = 1_000_000
+    hardware_type: str = "simulator"
+    backend: str = ""
+
+    def __post_init__(self) -> None:
+        self.backend = self.backend or self.name
+        if self.status not in ("available", "unavailable"):
+            raise ValueError(
+                f"device {self.name!r}: status must be 'available' or 'unavailable', "
+                f"got {self.status!r}"
+            )
+        for key in ("max_num_qubits", "max_walltime_seconds", "max_num_shots"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"device {self.name!r}: {key} must be a positive number")
+
+
+def backend_available(name: str) -> bool:
+    """True when qibo can run ``name`` here (checked without importing it)."""
+    if name == "numpy":
+        return True
+    return importlib.util.find_spec(name) is not None
+
+
+def default_devices() -> list[DeviceConfig]:
+    """``numpy`` always, ``qibojit`` when it is installed."""
+    return [
+        DeviceConfig(name=name, **defaults)
+        for name, defaults in _BACKENDS.items()
+        if backend_available(name)
+    ]
+
+
+@dataclass
+class ServerConfig:
+    """The devices and the quota every user starts with on each of them."""
+
+    devices: list[DeviceConfig] = field(default_factory=default_devices)
+    jobs_max: int = 10_000
+    shots_max: int = 100_000_000
+    seconds_max: float = 360_000.0
+    disk_kbs_max: float = 5_000_000.0
+
+    def device(self, name: str) -> DeviceConfig | None:
+        return next((d for d in self.devices if d.name == name), None)
+
+    @classmethod
+    def load(cls, data_dir: Path, overrides: Mapping[str, Any] | None = None) -> ServerConfig:
+        """Defaults, then ``data_dir/server.toml`` if present, then ``overrides``.
+
+        ``overrides`` takes the ``[quota]`` keys and the device keys (applied to
+        every device) at top level, and ``devices`` as the TOML's table; keys
+        whose value is ``None`` are ignored. Unknown keys raise ``ValueError``.
+        """
+        config = cls()
+        path = Path(data_dir) / CONFIG_FILE
+        if path.is_file():
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+                raise ValueError(f"{path} is not valid TOML: {error}") from None
+            unknown = set(data) - {"quota", "devices"}
+            if unknown:
+                raise ValueError(
+                    f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
+                    "use [quota] and [devices.<name>]"
+                )
+            config = config._with_quota(data.get("quota", {}), str(path))
+            config = config._with_devices(data.get("devices", {}), str(path))
+        if overrides:
+            given = {k: v for k, v in overrides.items() if v is not None}
+            unknown = set(given) - {*_QUOTA_KEYS, *_DEVICE_KEYS, "devices"}
+            if unknown:
+                raise ValueError(
+                    f"unknown server setting(s) {', '.join(sorted(unknown))}; known: "
+                    f"{', '.join((*_QUOTA_KEYS, *_DEVICE_KEYS, 'devices'))}"
+                )
+            config = config._with_quota({k: given[k] for k in _QUOTA_KEYS if k in given}, "")
+            every = {k: given[k] for k in _DEVICE_KEYS if k in given}
+            if every:
+                config.devices = [replace(d, **every) for d in config.devices]
+            config = config._with_devices(given.get("devices", {}), "")
+        return config
+
+    def _with_quota(self, quota: Mapping[str, Any], source: str) -> ServerConfig:
+        where = f"{source} [quota]" if source else "quota"
+        if not isinstance(quota, Mapping):
+            raise ValueError(f"{where} must be a table")
+        unknown = set(quota) - set(_QUOTA_KEYS)
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        for key, value in quota.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{where}: {key} must be a number >= 0, got {value!r}")
+        return replace(self, **dict(quota))
+
+    def _with_devices(self, devices: Mapping[str, Any], source: str) -> ServerConfig:
+        where = f"{source} [devices]" if source else "devices"
+        if not isinstance(devices, Mapping):
+            raise ValueError(f"{where} must be a table of device tables")
+        known = {f.name for f in fields(DeviceConfig)} - {"name"}
+        result = list(self.devices)
+        for name, settings in devices.items():
+            if not isinstance(settings, Mapping):
+                raise ValueError(f"{where}.{name} must be a table")
+            unknown = set(settings) - known
+            if unknown:
+                raise ValueError(f"{where}.{name}: unknown key(s) {', '.join(sorted(unknown))}")
+            backend = settings.get("backend", name)
+            if backend not in _BACKENDS:
+                raise ValueError(
+                    f"{where}.{name}: unknown qibo backend {backend!r}; known: "
+                    f"{', '.join(_BACKENDS)} (set backend = ... to name a device otherwise)"
+                )
+            current = next((d for d in result if d.name == name), None)
+            if current is None:
+                if not backend_available(backend):
+                    continue  # configured, but its backend is not installed here
+                current = DeviceConfig(name=name, backend=backend, **_BACKENDS[backend])
+            updated = replace(current, **dict(settings))
+            result = [d for d in result if d.name != name] + [updated]
+        return replace(self, devices=result)

@@ -1,0 +1,351 @@
+"""The local Qibo server's core: users, jobs, quotas and the queue, without HTTP.
+
+:class:`QiboServer` keeps its state in SQLite under a data folder and runs
+circuits in warm worker processes (:mod:`qibo_client.server.dispatch`). Every
+answer is a protocol JSON object (``docs/protocol.md``); the HTTP face and the
+in-process ``local://`` transport both call it, from many threads at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from qibo_client.server.config import DeviceConfig, ServerConfig
+from qibo_client.server.dispatch import Dispatcher
+from qibo_client.server.errors import JobRefused, ServerError
+from qibo_client.server.store import StateStore, now_iso
+from qibo_client.server.wire import (
+    job_object,
+    project_quota,
+    quota_numbers,
+    read_submission,
+)
+
+__all__ = [
+    "EXTENSIONS",
+    "DeviceConfig",
+    "JobRefused",
+    "QiboServer",
+    "ServerConfig",
+    "ServerError",
+]
+
+#: The protocol extensions this server implements (``docs/protocol.md``).
+EXTENSIONS: tuple[str, ...] = ("long-poll", "idempotency")
+
+#: The oldest client-side qibo this server accepts.
+MINIMUM_CLIENT_QIBO = "0.3.0"
+
+#: The longest a long-poll request is held, whatever the caller asks.
+MAX_WAIT = 60.0
+
+#: The only project every user has.
+PROJECT = "personal"
+
+
+def _installed_qibo_version() -> str:
+    try:
+        return importlib.metadata.version("qibo")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - qibo is a dependency
+        return "unknown"
+
+
+def _count_qubits(circuit: dict[str, Any]) -> int:
+    """Rebuild the circuit with qibo to prove it parses; its number of qubits."""
+    from qibo import Circuit
+
+    try:
+        return int(Circuit.from_dict(circuit).nqubits)
+    except Exception as error:
+        raise JobRefused(
+            f"the circuit could not be read by qibo.Circuit.from_dict ({type(error).__name__}: "
+            f"{error}); send circuit.raw of a qibo Circuit"
+        ) from None
+
+
+class QiboServer:
+    """A Qibo server on qibo's simulators, keeping its state under ``data_dir``.
+
+    ``workers`` worker processes run jobs in parallel. ``runner``, the import
+    path ``"module:function"`` of a function run in the worker instead of the
+    default one (:func:`qibo_client.server.worker.run_circuit_task`), lets a
+    deployment (or a test) change how a job is executed.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        config: ServerConfig | None = None,
+        workers: int = 1,
+        runner: str | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.config = config or ServerConfig.load(self.data_dir)
+        self.store = StateStore(self.data_dir / "server.sqlite3")
+        self.dispatcher = Dispatcher(
+            self.store,
+            self.config,
+            results_dir=self.data_dir / "results",
+            work_dir=self.data_dir / "work",
+            workers=max(int(workers), 1),
+            runner=runner,
+        )
+
+    def __repr__(self) -> str:
+        return f"QiboServer(data_dir={str(self.data_dir)!r})"
+
+    # -- life -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker processes and resume unfinished jobs (again: no effect)."""
+        self.dispatcher.start()
+
+    def close(self) -> None:
+        """Stop the workers; every job stays on disk and resumes at the next start."""
+        self.dispatcher.close()
+        self.store.close()
+
+    def __enter__(self) -> QiboServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- users ------------------------------------------------------------------------
+
+    def add_user(self, token: str, email: str | None = None) -> None:
+        """Let ``token`` in (no effect if it already is); the email names the user."""
+        if not isinstance(token, str) or not token:
+            raise ValueError("a user's token must be a non-empty string")
+        self.store.add_user(token, email)
+
+    def _user(self, token: str | None) -> Any:
+        if not token:
+            raise ServerError(401, "missing API token: send the token you were given")
+        user = self.store.user_by_token(token)
+        if user is None:
+            raise ServerError(
+                403, "invalid token: this server knows no user with it; check the token"
+            )
+        return user
+
+    def _own_job(self, user: Any, pid: str) -> Any:
+        row = self.store.job(pid) if isinstance(pid, str) else None
+        if row is None or row["user_id"] != user["id"]:
+            raise ServerError(404, f"job {pid} not found")
+        return row
+
+    def _job_object(self, row: Any, user: Any) -> dict[str, Any]:
+        usage = StateStore.usage(user)
+        quota = project_quota(self.config, usage, row["project"], row["device"])
+        return job_object(row, user["email"], quota, self.dispatcher.queue_info(row["pid"]))
+
+    # -- the protocol -----------------------------------------------------------------
+
+    def version(self) -> dict[str, str]:
+        """The installed qibo's version and the oldest client qibo accepted."""
+        return {
+            "server_qibo_version": _installed_qibo_version(),
+            "minimum_client_qibo_version": MINIMUM_CLIENT_QIBO,
+        }
+
+    def submit(
+        self, token: str, body: object, idempotency_key: str | None = None
+    ) -> dict[str, str]:
+        """Queue a job; ``{"pid": ...}``. A repeated ``idempotency_key`` gives the same pid."""
+        user = self._user(token)
+        if idempotency_key is not None and (
+            not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 128
+        ):
+            raise ServerError(400, "the idempotency key must be a string of 1-128 characters")
+        body_hash = hashlib.sha256(
+            json.dumps(body, sort_keys=True, default=str).encode("utf-8")
+        ).hexdigest()
+        if idempotency_key is not None:
+            earlier = self._earlier_pid(user["id"], idempotency_key, body_hash)
+            if earlier:
+                return {"pid": earlier}
+        job = read_submission(body)
+        device = self._check_device(job.device)
+        if job.project != PROJECT:
+            raise JobRefused(
+                f"unknown project {job.project!r}: every user of this server has the project "
+                f"{PROJECT!r}"
+            )
+        if job.nshots is not None and not 0 < job.nshots <= device.max_num_shots:
+            raise JobRefused(
+                f"nshots must be between 1 and {device.max_num_shots} on device "
+                f"{device.name!r} (or null), got {job.nshots}"
+            )
+        num_qubits = _count_qubits(job.circuit)
+        if num_qubits > device.max_num_qubits:
+            raise JobRefused(
+                f"the circuit has {num_qubits} qubits but device {device.name!r} simulates at "
+                f"most {device.max_num_qubits}; use fewer qubits or another device"
+            )
+        pid = str(uuid.uuid4())
+        stamp = now_iso()
+        with self.store.transaction() as db:
+            if idempotency_key is not None:
+                earlier = self._earlier_pid(user["id"], idempotency_key, body_hash, db)
+                if earlier:
+                    return {"pid": earlier}
+            self._check_quota(db, user, device.name, job.nshots or 0)
+            db.execute(
+                "INSERT INTO jobs (pid, user_id, project, device, circuit, nshots, num_qubits,"
+                " verbatim, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    pid,
+                    user["id"],
+                    job.project,
+                    device.name,
+                    json.dumps(job.circuit),
+                    job.nshots,
+                    num_qubits,
+                    int(job.verbatim),
+                    "queueing",
+                    stamp,
+                    stamp,
+                ),
+            )
+            StateStore.charge(db, user["id"], device.name, jobs=1, shots=job.nshots or 0)
+            if idempotency_key is not None:
+                db.execute(
+                    "INSERT INTO idempotency_keys VALUES (?,?,?,?,?)",
+                    (user["id"], idempotency_key, pid, body_hash, stamp),
+                )
+        self.dispatcher.enqueue(pid)
+        return {"pid": pid}
+
+    def _earlier_pid(self, user_id: int, key: str, body_hash: str, db: Any = None) -> str | None:
+        sql = "SELECT pid, body_sha256 FROM idempotency_keys WHERE user_id = ? AND key = ?"
+        rows = (
+            (db.execute(sql, (user_id, key)).fetchall())
+            if db
+            else self.store.query(sql, (user_id, key))
+        )
+        if not rows:
+            return None
+        if rows[0]["body_sha256"] != body_hash:
+            raise ServerError(
+                422,
+                "this idempotency key was already used for a different submission; "
+                "use a fresh key for a new job",
+            )
+        return str(rows[0]["pid"])
+
+    def _check_device(self, name: str) -> DeviceConfig:
+        device = self.config.device(name)
+        if device is None:
+            known = ", ".join(d.name for d in self.config.devices)
+            raise JobRefused(f"unknown device {name!r}; this server offers: {known}")
+        if device.status != "available":
+            raise JobRefused(f"device {name!r} is unavailable right now; try another device")
+        return device
+
+    def _check_quota(self, db: Any, user: Any, device: str, nshots: int) -> None:
+        row = db.execute("SELECT usage FROM users WHERE id = ?", (user["id"],)).fetchone()
+        left = quota_numbers(self.config, json.loads(row[0]), device)
+        if left["jobs_left"] < 1:
+            raise JobRefused(f"job quota exhausted on device {device!r}: no jobs left")
+        if nshots > left["shots_left"]:
+            raise JobRefused(
+                f"shot quota exhausted on device {device!r}: {left['shots_left']} shots left, "
+                f"the job asks for {nshots}"
+            )
+        if left["seconds_left"] <= 0:
+            raise JobRefused(f"time quota exhausted on device {device!r}: no seconds left")
+        disk = self._disk(user)
+        if disk["kbs_left"] <= 0:
+            raise JobRefused(
+                "disk quota exhausted: delete old jobs (client.delete_all_jobs()) to make room"
+            )
+
+    def get_job(
+        self, token: str, pid: str, *, wait: float = 0.0, known_status: str | None = None
+    ) -> dict[str, Any]:
+        """The job object; with ``wait > 0``, held until its status changes (at most 60 s)."""
+        user = self._user(token)
+        if wait and wait > 0:
+            version = self.dispatcher.version(pid)
+            row = self._own_job(user, pid)
+            self.dispatcher.wait_for_change(
+                pid, min(float(wait), MAX_WAIT), row["status"], known_status, version
+            )
+        return self._job_object(self._own_job(user, pid), self.store.user_by_id(user["id"]))
+
+    def list_jobs(self, token: str) -> list[dict[str, Any]]:
+        """All of the caller's jobs, oldest first."""
+        user = self._user(token)
+        return [self._job_object(row, user) for row in self.store.jobs_of(user["id"])]
+
+    def result_archive(self, token: str, pid: str) -> Path:
+        """The finished job's ``.tar.gz`` (results on success, logs on error)."""
+        row = self._own_job(self._user(token), pid)
+        if row["status"] not in ("success", "error"):
+            raise ServerError(
+                404, f"job {pid} has no result yet: it is {row['status']}; wait until it ends"
+            )
+        path = self.dispatcher.archive_path(pid)
+        if not path.is_file():
+            raise ServerError(500, f"the archive of job {pid} is missing on the server")
+        return path
+
+    def delete_job(self, token: str, pid: str) -> dict[str, Any]:
+        """Delete one of the caller's jobs, with its archive."""
+        self._own_job(self._user(token), pid)
+        self._remove(pid)
+        return {"detail": f"job {pid} deleted", "pid": pid}
+
+    def bulk_delete(self, token: str) -> dict[str, list[str]]:
+        """Delete every job of the caller."""
+        user = self._user(token)
+        pids = [row["pid"] for row in self.store.jobs_of(user["id"])]
+        for pid in pids:
+            self._remove(pid)
+        return {"deleted": pids}
+
+    def _remove(self, pid: str) -> None:
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM jobs WHERE pid = ?", (pid,))
+        self.dispatcher.forget(pid)
+
+    def _disk(self, user: Any) -> dict[str, Any]:
+        used = self.store.disk_bytes(user["id"]) / 1024
+        kbs_max = self.config.disk_kbs_max
+        return {
+            "user": {"email": user["email"]},
+            "kbs_left": round(max(kbs_max - used, 0.0), 3),
+            "kbs_max": kbs_max,
+        }
+
+    def disk_quota(self, token: str) -> list[dict[str, Any]]:
+        """The caller's disk quota, as a list of one object (as the protocol has it)."""
+        return [self._disk(self._user(token))]
+
+    def project_quotas(self, token: str) -> list[dict[str, Any]]:
+        """The caller's quota on every device, for the project ``personal``."""
+        usage = StateStore.usage(self._user(token))
+        return [project_quota(self.config, usage, PROJECT, d.name) for d in self.config.devices]
+
+    # -- for the operator and tests -------------------------------------------------------
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until no job is queued or running; False if ``timeout`` passed first."""
+        deadline = time.monotonic() + timeout
+        return self.dispatcher.wait_idle(deadline)
+
+    def remove_data(self) -> None:
+        """Close the server and delete its data folder (for temporary servers)."""
+        self.close()
+        shutil.rmtree(self.data_dir, ignore_errors=True)

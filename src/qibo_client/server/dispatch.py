@@ -1,0 +1,357 @@
+"""The queue and the workers: hands queued jobs to warm worker processes and records the outcome.
+
+One supervisor thread per worker process takes the oldest queued job, sends
+the worker a small task, and waits on the worker's connection (so completion
+is heard at once), within the device's walltime. Every status change is
+written to SQLite first and then announced through one condition variable,
+which long-poll requests wait on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import statistics
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from qibo_client.server.archives import remove_stale_temporaries, write_archive
+from qibo_client.server.config import ServerConfig
+from qibo_client.server.pool import WorkerGone, WorkerProcess
+from qibo_client.server.store import StateStore, now_iso
+
+log = logging.getLogger("qibo_client.server")
+
+#: The estimate of a job's runtime before any job has run.
+DEFAULT_RUNTIME = 1.0
+
+
+class Dispatcher:
+    """The queue of jobs, the worker processes, and the announcements of changes."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        config: ServerConfig,
+        *,
+        results_dir: Path,
+        work_dir: Path,
+        workers: int,
+        runner: str | None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.results_dir = results_dir
+        self.work_dir = work_dir
+        self.workers = workers
+        self.runner = runner
+        self._changed = threading.Condition()
+        self._queue: deque[str] = deque()
+        self._busy: set[str] = set()
+        self._statuses: dict[str, str] = {}
+        self._versions: dict[str, int] = {}
+        self._runtimes: deque[float] = deque(maxlen=20)
+        self._queue_updated = now_iso()
+        self._threads: list[threading.Thread] = []
+        self._processes: dict[int, WorkerProcess] = {}
+        self._running = False
+        self._closing = False
+
+    # -- life -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._changed:
+            if self._running:
+                return
+            self._running, self._closing = True, False
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.results_dir)
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+        self._runtimes.extend(reversed(self.store.recent_runtimes()))
+        resumed = self.store.unfinished()
+        for row in resumed:
+            if row["status"] != "queueing":
+                self.store.update_job(row["pid"], status="queueing")
+        with self._changed:
+            queued = set(self._queue)
+            self._queue.extendleft(
+                row["pid"] for row in reversed(resumed) if row["pid"] not in queued
+            )
+            self._touch_queue()
+            self._changed.notify_all()
+        for slot in range(self.workers):
+            thread = threading.Thread(
+                target=self._supervise, args=(slot,), name=f"qibo-server-worker-{slot}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+        threading.Thread(target=_import_qibo, name="qibo-server-import", daemon=True).start()
+
+    def close(self) -> None:
+        with self._changed:
+            if not self._running:
+                return
+            self._closing = True
+            self._changed.notify_all()
+            processes = list(self._processes.values())
+        for process in processes:
+            process.terminate()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+        with self._changed:
+            self._running = False
+            self._queue.clear()
+            self._busy.clear()
+
+    # -- the queue --------------------------------------------------------------------
+
+    def _touch_queue(self) -> None:
+        self._queue_updated = now_iso()
+
+    def _announce(self, pid: str, status: str | None) -> None:
+        """Record a change of ``pid`` (``None``: deleted) and wake whoever waits on it."""
+        with self._changed:
+            if status is None:
+                self._statuses.pop(pid, None)
+            else:
+                self._statuses[pid] = status
+            self._versions[pid] = self._versions.get(pid, 0) + 1
+            self._changed.notify_all()
+
+    def enqueue(self, pid: str) -> None:
+        with self._changed:
+            self._queue.append(pid)
+            self._statuses[pid] = "queueing"
+            self._touch_queue()
+            self._changed.notify_all()
+
+    def forget(self, pid: str) -> None:
+        """The job was deleted: drop it from the queue and remove its files."""
+        with self._changed:
+            with contextlib.suppress(ValueError):
+                self._queue.remove(pid)
+            self._touch_queue()
+        with contextlib.suppress(OSError):
+            self.archive_path(pid).unlink()
+        self._announce(pid, None)
+
+    def queue_info(self, pid: str) -> dict[str, Any] | None:
+        """Position (1 = next), estimated seconds to start and last queue change, if queued."""
+        with self._changed:
+            try:
+                index = self._queue.index(pid)
+            except ValueError:
+                return None
+            ahead = index + len(self._busy)
+            average = statistics.fmean(self._runtimes) if self._runtimes else DEFAULT_RUNTIME
+            return {
+                "position": index + 1,
+                "etd": round(ahead * average / self.workers, 3),
+                "updated": self._queue_updated,
+            }
+
+    def version(self, pid: str) -> int:
+        with self._changed:
+            return self._versions.get(pid, 0)
+
+    def wait_for_change(
+        self, pid: str, wait: float, status: str, known_status: str | None, version: int
+    ) -> None:
+        """Block up to ``wait`` s until the status differs from ``known_status`` (or anything changes)."""
+
+        def changed() -> bool:
+            if self._closing:
+                return True
+            if known_status is None:
+                return self._versions.get(pid, 0) != version
+            if pid in self._versions and pid not in self._statuses:
+                return True  # deleted
+            return self._statuses.get(pid, status).lower() != known_status.lower()
+
+        with self._changed:
+            self._changed.wait_for(changed, timeout=wait)
+
+    def wait_idle(self, deadline: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: not self._queue and not self._busy,
+                timeout=max(deadline - time.monotonic(), 0.0),
+            )
+
+    def archive_path(self, pid: str) -> Path:
+        return self.results_dir / f"{pid}.tar.gz"
+
+    def _next_job(self) -> str | None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._closing or bool(self._queue))
+            if self._closing:
+                return None
+            pid = self._queue.popleft()
+            self._busy.add(pid)
+            self._touch_queue()
+            return pid
+
+    # -- the workers ------------------------------------------------------------------
+
+    def _start_worker(self, slot: int) -> WorkerProcess | None:
+        failures = 0
+        while not self._closing:
+            try:
+                worker = WorkerProcess(self.runner)
+                with self._changed:
+                    self._processes[slot] = worker
+                    if self._closing:
+                        worker.terminate()
+                worker.wait_ready()
+                return worker
+            except WorkerGone as error:
+                failures += 1
+                log.warning("worker %d could not start (attempt %d): %s", slot, failures, error)
+                if failures >= 3:
+                    self._fail_next(f"the server could not start a worker process: {error}")
+                with self._changed:
+                    self._changed.wait_for(lambda: self._closing, timeout=min(2**failures, 30))
+        return None
+
+    def _fail_next(self, reason: str) -> None:
+        with self._changed:
+            pid = self._queue.popleft() if self._queue else None
+        if pid is not None:
+            self._finish(pid, {"ok": False, "error": reason, "stderr": reason}, None)
+
+    def _supervise(self, slot: int) -> None:
+        worker: WorkerProcess | None = None
+        try:
+            while not self._closing:
+                if worker is None:
+                    worker = self._start_worker(slot)
+                    if worker is None:
+                        return
+                pid = self._next_job()
+                if pid is None:
+                    return
+                try:
+                    if not self._run(worker, pid):
+                        worker.kill()
+                        worker = None
+                finally:
+                    with self._changed:
+                        self._busy.discard(pid)
+                        self._changed.notify_all()
+        finally:
+            if worker is not None:
+                worker.stop()
+            with self._changed:
+                self._processes.pop(slot, None)
+
+    def _run(self, worker: WorkerProcess, pid: str) -> bool:
+        """Run one job on ``worker``; False when the worker must be replaced."""
+        row = self.store.job(pid)
+        if row is None:
+            return True
+        device = self.config.device(row["device"])
+        if device is None:
+            self._finish(pid, {"ok": False, "error": f"device {row['device']!r} is gone"}, None)
+            return True
+        workdir = self.work_dir / pid
+        workdir.mkdir(parents=True, exist_ok=True)
+        self._set_status(pid, "pending")
+        task = {
+            "op": "run",
+            "pid": pid,
+            "circuit": json.loads(row["circuit"]),
+            "nshots": row["nshots"],
+            "backend": device.backend,
+            "workdir": str(workdir),
+        }
+        deadline = time.monotonic() + device.max_walltime_seconds
+        try:
+            worker.send(task)
+            while True:
+                message = worker.receive(max(deadline - time.monotonic(), 0.0))
+                if message is None:
+                    reason = f"the job ran past the walltime of {device.max_walltime_seconds:g} s of device {device.name!r} and was stopped"
+                    worker.terminate()
+                    self._finish(pid, {"ok": False, "error": reason, "stderr": reason}, None)
+                    return False
+                if message.get("event") == "running":
+                    self._set_status(pid, "running")
+                elif message.get("event") == "done":
+                    break
+        except WorkerGone as error:
+            if self._closing:
+                return False  # stays active on disk; resumed at the next start
+            reason = f"the worker process running the job crashed ({error})"
+            log.warning("job %s: %s", pid, reason)
+            self._finish(pid, {"ok": False, "error": reason, "stderr": reason}, None)
+            return False
+        self._set_status(pid, "postprocessing")
+        self._finish(pid, message, worker.qibo_version)
+        return True
+
+    def _set_status(self, pid: str, status: str) -> None:
+        if self.store.update_job(pid, status=status):
+            self._announce(pid, status)
+
+    def _finish(self, pid: str, outcome: dict[str, Any], qibo_version: str | None) -> None:
+        """Pack the archive, record the final status, charge the time, clean up."""
+        workdir = self.work_dir / pid
+        archive = self.archive_path(pid)
+        results = workdir / "results.npy"
+        ok = bool(outcome.get("ok")) and results.is_file()
+        stdout = outcome.get("stdout") or ""
+        stderr = outcome.get("stderr") or ""
+        if outcome.get("ok") and not ok:
+            stderr += "\nthe job finished but wrote no results.npy"
+        try:
+            if ok:
+                size = write_archive(archive, {"results.npy": results})
+            else:
+                logs = {"stdout.log": stdout.encode(), "stderr.log": stderr.encode()}
+                size = write_archive(archive, logs)
+        except OSError as error:
+            ok, size = False, 0
+            stderr += f"\nthe server could not write the result archive: {error}"
+        runtime = outcome.get("runtime")
+        frequencies = outcome.get("frequencies") if ok else None
+        status = "success" if ok else "error"
+        row = self.store.job(pid)
+        with self.store.transaction() as db:
+            cursor = db.execute(
+                "UPDATE jobs SET status = ?, updated_at = ?, runtime = ?, stdout = ?, stderr = ?,"
+                " frequencies = ?, qibo_version = ?, archive_size = ?, result_path = ?"
+                " WHERE pid = ?",
+                (
+                    status,
+                    now_iso(),
+                    runtime,
+                    stdout,
+                    stderr if ok else (stderr or outcome.get("error") or ""),
+                    None if frequencies is None else json.dumps(frequencies),
+                    qibo_version,
+                    size,
+                    str(archive) if size else None,
+                    pid,
+                ),
+            )
+            if row is not None and runtime:
+                StateStore.charge(db, row["user_id"], row["device"], seconds=float(runtime))
+        if cursor.rowcount == 0:  # deleted while it ran
+            with contextlib.suppress(OSError):
+                archive.unlink()
+        shutil.rmtree(workdir, ignore_errors=True)
+        if runtime:
+            self._runtimes.append(float(runtime))
+        self._announce(pid, status if cursor.rowcount else None)
+
+
+def _import_qibo() -> None:
+    """Import qibo in the background, so the first submission's circuit check is quick."""
+    with contextlib.suppress(Exception):
+        import qibo  # noqa: F401

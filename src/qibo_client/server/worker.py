@@ -1,0 +1,128 @@
+"""A worker process of the local server: imports qibo once, then runs job after job.
+
+Started by :class:`qibo_client.server.pool.WorkerProcess` as
+``python -m qibo_client.server.worker`` (a fresh interpreter that does not
+re-run the user's script, unlike multiprocessing's spawn). It reads an
+authentication key on stdin, listens on a private
+``multiprocessing.connection`` address that it prints on stdout, and then
+speaks small dicts over that connection: a task in (the circuit's raw dict,
+the shots, a folder), a status out. Results go straight to disk.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from multiprocessing.connection import Connection, Listener
+from pathlib import Path
+from typing import Any
+
+#: How much of a job's stdout and stderr is kept (the end of it).
+LOG_LIMIT = 64 * 1024
+
+Runner = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def run_circuit_task(task: dict[str, Any]) -> dict[str, Any]:
+    """The default runner: rebuild the circuit, run it, dump the result into ``workdir``.
+
+    Returns ``{"frequencies": {...}}`` for measured circuits, else ``{"frequencies": None}``.
+    """
+    import qibo
+    from qibo.result import MeasurementOutcomes
+
+    if qibo.get_backend().name != task["backend"]:
+        qibo.set_backend(task["backend"])
+    circuit = qibo.Circuit.from_dict(task["circuit"])
+    nshots = task.get("nshots")
+    result = circuit(nshots=nshots) if nshots is not None else circuit()
+    result.dump(str(Path(task["workdir"]) / "results.npy"))
+    frequencies = None
+    if isinstance(result, MeasurementOutcomes):
+        frequencies = {str(k): int(v) for k, v in result.frequencies().items()}
+    return {"frequencies": frequencies}
+
+
+def _load_runner(path: str | None) -> Runner:
+    if not path:
+        return run_circuit_task
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _warm_up() -> str:
+    """Import qibo and run a tiny circuit once, so the first real job starts warm."""
+    import logging
+
+    import qibo
+    from qibo import gates
+
+    logging.getLogger("qibo.config").setLevel(logging.WARNING)
+    qibo.set_backend("numpy")
+    circuit = qibo.Circuit(2)
+    circuit.add(gates.H(0))
+    circuit.add(gates.CNOT(0, 1))
+    circuit.add(gates.M(0, 1))
+    circuit(nshots=8).frequencies()
+    return str(qibo.__version__)
+
+
+def _run(runner: Runner, task: dict[str, Any]) -> dict[str, Any]:
+    out, err = io.StringIO(), io.StringIO()
+    started = time.perf_counter()
+    answer: dict[str, Any] = {"event": "done", "pid": task["pid"], "ok": True}
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            answer.update(runner(task))
+    except Exception as error:
+        answer["ok"] = False
+        answer["error"] = f"{type(error).__name__}: {error}"
+        err.write(traceback.format_exc())
+    answer["runtime"] = time.perf_counter() - started
+    answer["stdout"] = out.getvalue()[-LOG_LIMIT:]
+    answer["stderr"] = err.getvalue()[-LOG_LIMIT:]
+    return answer
+
+
+def serve(conn: Connection) -> None:
+    """Answer tasks until told to stop or the server goes away."""
+    init = conn.recv()
+    for entry in reversed(init.get("sys_path", [])):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    runner = _load_runner(init.get("runner"))
+    conn.send({"event": "ready", "qibo_version": _warm_up(), "pid": os.getpid()})
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message.get("op") != "run":
+            return
+        conn.send({"event": "running", "pid": message["pid"]})
+        conn.send(_run(runner, message))
+
+
+def main() -> None:
+    # Ctrl-C in the user's terminal reaches the whole process group; the
+    # server decides when a worker stops, not the keyboard.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    authkey = bytes.fromhex(sys.stdin.readline().strip())
+    with Listener(authkey=authkey) as listener:
+        sys.stdout.write(f"{listener.address}\n")
+        sys.stdout.flush()
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+        conn = listener.accept()
+    with conn:
+        serve(conn)
+
+
+if __name__ == "__main__":
+    main()

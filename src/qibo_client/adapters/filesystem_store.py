@@ -1,0 +1,110 @@
+"""Result store on the local filesystem: ``<base>/<pid>/results.npy``.
+
+The base folder is the one given, else ``$RESULTS_BASE_FOLDER`` (as in the
+published client), else a per-user cache folder (never a folder shared by
+all users). An archive is extracted while it downloads into a private
+``<base>/.<pid>.partial-<random>`` folder and renamed into place only when
+complete, so ``<base>/<pid>`` is always either absent or whole.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from qibo_client.domain.records import validate_pid
+from qibo_client.ports.result_store import ResultStore
+from qibo_client.ports.transport import ResultStream
+
+#: Environment variable naming the results base folder (as in qibo-client 0.2.x).
+RESULTS_BASE_ENV = "RESULTS_BASE_FOLDER"
+
+
+def default_base_folder() -> Path:
+    """``$RESULTS_BASE_FOLDER`` when set, else ``<user cache>/qibo-client/results``."""
+    configured = os.environ.get(RESULTS_BASE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("qibo-client")) / "results"
+
+
+class FilesystemResultStore(ResultStore):
+    """Keeps each job's extracted archive in ``<base_folder>/<pid>``.
+
+    ``max_total_bytes`` bounds what one archive may unpack to, and
+    ``max_members`` how many entries it may have.
+    """
+
+    def __init__(
+        self,
+        base_folder: Path | str | None = None,
+        *,
+        max_total_bytes: int = 16 * 2**30,
+        max_members: int = 64,
+    ) -> None:
+        self.base_folder = Path(base_folder) if base_folder is not None else default_base_folder()
+        self.max_total_bytes = max_total_bytes
+        self.max_members = max_members
+
+    def __repr__(self) -> str:
+        return f"FilesystemResultStore({str(self.base_folder)!r})"
+
+    def folder_for(self, pid: str) -> Path:
+        return self.base_folder / validate_pid(pid)
+
+    def has_result(self, pid: str) -> bool:
+        return self.results_path(pid).is_file()
+
+    def save_archive(self, pid: str, stream: ResultStream) -> Path:
+        from qibo_client.results.archive import extract_stream
+
+        folder = self.folder_for(pid)
+        self.base_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{pid}.partial-", dir=self.base_folder))
+        try:
+            extract_stream(
+                stream,
+                partial,
+                max_total_bytes=self.max_total_bytes,
+                max_members=self.max_members,
+            )
+            self._move_into_place(partial, folder)
+        except BaseException:  # KeyboardInterrupt too: never leave a partial folder
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        return folder
+
+    def _move_into_place(self, partial: Path, folder: Path) -> None:
+        """Rename ``partial`` to ``folder``; an old ``folder`` is set aside first, then deleted."""
+        try:
+            os.rename(partial, folder)
+            return
+        except OSError:
+            if not os.path.lexists(folder):
+                raise
+        aside = folder.with_name(f".{folder.name}.old-{secrets.token_hex(8)}")
+        os.rename(folder, aside)
+        try:
+            os.rename(partial, folder)
+        except BaseException:
+            if not os.path.lexists(folder):
+                os.rename(aside, folder)
+            raise
+        if aside.is_dir() and not aside.is_symlink():
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            aside.unlink(missing_ok=True)
+
+    def load(self, pid: str) -> Any:
+        from qibo_client.results.loader import load_result_file
+
+        path = self.results_path(pid)
+        if not path.is_file():
+            raise FileNotFoundError(f"no stored result for job {pid}: {path} does not exist")
+        return load_result_file(path)

@@ -1,0 +1,126 @@
+"""Build qibo's result object from a checked ``results.npy`` payload.
+
+``qibo.result.load_result`` trusts the file; here the payload is read by
+:func:`~qibo_client.results.npy.read_result_payload` and its fields checked
+against what qibo's ``to_dict`` writes before ``from_dict`` sees them (qibo
+looks gate classes up by the names a measurement's JSON gives).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from qibo_client.exceptions import UnsafeResultError
+from qibo_client.results.npy import read_result_payload
+
+RESULT_CLASSES = ("QuantumState", "MeasurementOutcomes", "CircuitResult")
+MEASUREMENT_KWARGS = {"register_name", "collapse", "basis", "p0", "p1"}
+BASES = {"X", "Y", "Z"}
+MAX_MEASUREMENT_JSON = 1 << 20
+
+
+def _bad(kind: str, what: str) -> UnsafeResultError:
+    return UnsafeResultError(f"results.npy holds a {kind} with {what}; refused")
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int or (
+        type(value).__module__ == "numpy"
+        and getattr(value, "dtype", None) is not None
+        and value.dtype.kind in "iu"
+    )  # type: ignore[attr-defined]
+
+
+def _numeric_array(value: object, kinds: str) -> bool:
+    import numpy as np
+
+    return isinstance(value, np.ndarray) and value.dtype.kind in kinds
+
+
+def _check_state(payload: dict[str, Any], kind: str) -> None:
+    state = payload.get("state")
+    if not _numeric_array(state, "fc"):
+        raise _bad(kind, "no numeric 'state' array")
+    size = state.shape[0] if state.ndim else 0
+    if state.ndim not in (1, 2) or size < 1 or size & (size - 1):
+        raise _bad(kind, f"a state of shape {state.shape} (want 2**n, or 2**n x 2**n)")
+    if state.ndim == 2 and state.shape[1] != size:
+        raise _bad(kind, f"a density matrix of shape {state.shape}")
+
+
+def _check_measurement(text: object, kind: str) -> None:
+    if not isinstance(text, str) or len(text) > MAX_MEASUREMENT_JSON:
+        raise _bad(kind, "a measurement that is not a JSON text")
+    try:
+        gate = json.loads(text)
+    except ValueError:
+        raise _bad(kind, f"a measurement that is not valid JSON: {text[:80]!r}") from None
+    if not isinstance(gate, dict) or gate.get("_class") != "M":
+        raise _bad(kind, f"a measurement gate that is not M: {text[:80]!r}")
+    args, kwargs = gate.get("init_args"), gate.get("init_kwargs")
+    if not isinstance(args, list) or not all(type(q) is int and q >= 0 for q in args):
+        raise _bad(kind, f"measured qubits {args!r:.80}")
+    if not isinstance(kwargs, dict) or not set(kwargs) <= MEASUREMENT_KWARGS:
+        raise _bad(kind, f"measurement options {kwargs!r:.80}")
+    basis = kwargs.get("basis", "Z")
+    for name in basis if isinstance(basis, list) else [basis]:
+        if name not in BASES:
+            raise _bad(kind, f"measurement basis {name!r:.40} (qibo writes X, Y or Z)")
+    register = kwargs.get("register_name")
+    if register is not None and not isinstance(register, str):
+        raise _bad(kind, f"register name {register!r:.40}")
+    result = gate.get("measurement_result", {"samples": None})
+    if not isinstance(result, dict) or not isinstance(result.get("samples"), list | type(None)):
+        raise _bad(kind, f"measurement result {result!r:.80}")
+
+
+def _check_measurements(payload: dict[str, Any], kind: str) -> None:
+    measurements = payload.get("measurements")
+    if not isinstance(measurements, list):
+        raise _bad(kind, "no 'measurements' list")
+    for text in measurements:
+        _check_measurement(text, kind)
+    for key in ("probabilities", "samples"):
+        if key not in payload:
+            raise _bad(kind, f"no '{key}' field")
+    probabilities, samples = payload["probabilities"], payload["samples"]
+    if probabilities is not None and not _numeric_array(probabilities, "f"):
+        raise _bad(kind, "'probabilities' that are not a float array")
+    if samples is not None and not _numeric_array(samples, "iub"):
+        raise _bad(kind, "'samples' that are not an integer array")
+    for key in ("nshots", "nqubits"):
+        value = payload.get(key)
+        if value is not None and not (_is_int(value) and value >= 0):
+            raise _bad(kind, f"'{key}' = {value!r:.40}")
+
+
+def check_payload(payload: dict[str, Any]) -> str:
+    """The payload's result class name, after checking its fields; else refuse."""
+    kind = payload.get("dtype")
+    if kind not in RESULT_CLASSES:
+        raise UnsafeResultError(
+            f"results.npy names the result class {kind!r:.60}; qibo results are "
+            + ", ".join(RESULT_CLASSES)
+        )
+    if kind != "MeasurementOutcomes":
+        _check_state(payload, kind)
+    if kind != "QuantumState":
+        _check_measurements(payload, kind)
+    return str(kind)
+
+
+def load_result_file(path: Path) -> Any:
+    """Read ``path`` like ``qibo.result.load_result``, but without running the file."""
+    payload = read_result_payload(Path(path))
+    kind = check_payload(payload)
+    import qibo.result
+
+    payload.pop("dtype")
+    try:
+        return getattr(qibo.result, kind).from_dict(payload)
+    except Exception as error:  # qibo's own checks of a payload that passed ours
+        raise UnsafeResultError(
+            f"results.npy holds a {kind} that qibo could not rebuild: {type(error).__name__}: {error}"
+        ) from error

@@ -211,6 +211,8 @@ class Dispatcher:
                 worker.wait_ready()
                 return worker
             except WorkerGone as error:
+                if self._closing:
+                    return None
                 failures += 1
                 log.warning("worker %d could not start (attempt %d): %s", slot, failures, error)
                 if failures >= 3:

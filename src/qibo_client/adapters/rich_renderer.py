@@ -59,6 +59,15 @@ def _never_raise(method: _F) -> _F:
     return guarded  # type: ignore[return-value]
 
 
+_MARKS = {"SUCCESS": ("✔", "+"), "ERROR": ("✘", "x")}
+
+
+def _final_mark(name: str, ascii_only: bool) -> str:
+    """A tick for success, a cross for error (ASCII ones where Unicode cannot be written)."""
+    marks = _MARKS.get(name)
+    return "" if marks is None else marks[ascii_only]
+
+
 def stage_style(status: object) -> str:
     """The colour for a stage name such as ``success`` or ``RUNNING``; dim when unknown."""
     return STAGE_STYLES.get(str(status).upper(), "dim")
@@ -101,8 +110,7 @@ class StatusPanel:
         style = stage_style(name)
         final = self.snapshot.status is not None and self.snapshot.status.is_final
         if final:
-            ok = name == "SUCCESS"
-            mark: Any = Text(("+" if ok else "x") if options.ascii_only else ("✔" if ok else "✘"))
+            mark: Any = Text(_final_mark(name, options.ascii_only))
         else:
             if self._spinner is None:
                 self._spinner = Spinner("line" if options.ascii_only else "dots")
@@ -245,9 +253,9 @@ class RichProgressView(ProgressView):
             self._console.print(panel)
         name = tables.status_name(snapshot)
         style = f"bold {STAGE_STYLES[name]}" if name in ("SUCCESS", "ERROR") else "bold yellow"
-        self._console.print(
-            Text(tables.finish_line(snapshot, results_folder), style=style), soft_wrap=True
-        )
+        mark = _final_mark(name, self._console.options.ascii_only)
+        line = tables.finish_line(snapshot, results_folder)
+        self._console.print(Text(f"{mark} {line}" if mark else line, style=style), soft_wrap=True)
 
 
 class RichRenderer(Renderer):

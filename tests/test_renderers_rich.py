@@ -1,0 +1,276 @@
+"""The Rich renderer, printed to a plain StringIO console and read back as text."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import warnings
+
+import pytest
+from rich.console import Console
+from tests.support.renderers import (
+    DISK,
+    JOBS,
+    PROJECTS,
+    output,
+    plain_console,
+    queued,
+    snapshot,
+)
+
+from qibo_client.adapters.rich_renderer import ElapsedTime, RichRenderer, StatusPanel
+from qibo_client.bootstrap import build_renderer
+from qibo_client.domain.records import DiskQuota, JobInfo, Partition, ProjectQuota
+from qibo_client.domain.status import QiboJobStatus
+from qibo_client.exceptions import QiboApiError
+
+
+def _cells_clean(text: str, first: str) -> list[str]:
+    """The cells of the first row whose first cell is ``first`` (cells part at 2+ spaces)."""
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip("│ ").split("  ") if cell.strip()]
+        if cells and cells[0] == first:
+            return cells
+    raise AssertionError(f"no row starts with {first!r} in:\n{text}")
+
+
+def test_quota_panel_shows_the_disk_line_and_every_project():
+    console = plain_console(width=160)  # at 120 Rich rightly wraps the long description
+    RichRenderer(console).show_quota(DISK, PROJECTS)
+    text = output(console)
+    assert "User: ada@lab.org    Disk used: 500.00 KB of 2000.00 KB (1500.00 KB left)" in text
+    assert _cells_clean(text, "Project") == [
+        "Project",
+        "Device",
+        "Qubits",
+        "Type",
+        "Description",
+        "Status",
+        "Time Left [s]",
+        "Shots Left",
+        "Jobs Left",
+    ]
+    assert _cells_clean(text, "personal") == [
+        "personal",
+        "numpy",
+        "30",
+        "simulator",
+        "CPU simulator",
+        "available",
+        "7200",
+        "1000000",
+        "42",
+    ]
+    # Server text is shown as sent, never read as markup; missing values are '-'.
+    assert _cells_clean(text, "lab-qpu") == [
+        "lab-qpu",
+        "qpu1",
+        "-",
+        "-",
+        "[bold]five qubits[/]",
+        "-",
+        "-",
+        "-",
+        "-",
+    ]
+
+
+def test_jobs_table_formats_dates_and_tolerates_bad_ones():
+    console = plain_console()
+    RichRenderer(console).show_jobs("ada@lab.org", JOBS)
+    text = output(console)
+    assert "Jobs of ada@lab.org" in text
+    assert _cells_clean(text, "PID") == ["PID", "Created At", "Updated At", "Status", "Results"]
+    assert _cells_clean(text, "job-a") == [
+        "job-a",
+        "2026-11-23 10:00:00",
+        "2026-11-23 10:05:07",
+        "success",
+        "/results/job-a.tar.gz",
+    ]
+    assert _cells_clean(text, "job-b") == ["job-b", "yesterday-ish", "-", "error", "-"]
+    assert _cells_clean(text, "job-c") == ["job-c", "-", "2026-11-23 11:00:00", "running", "-"]
+
+
+def test_api_error_is_one_line_with_its_summary():
+    console = plain_console(width=40)
+    error = QiboApiError(503, "POST", "https://cloud.qibo.science/api/jobs/", "Server busy")
+    RichRenderer(console).show_error(error)
+    assert output(console) == (
+        "[503 Error] Server busy (POST https://cloud.qibo.science/api/jobs/)\n"
+    )
+
+
+def test_other_errors_and_messages_are_single_lines():
+    console = plain_console()
+    renderer = RichRenderer(console)
+    renderer.show_error(KeyError("device"))
+    renderer.show_message("Deleted job [x]", level="warning")
+    renderer.show_message("plain :smile:")
+    assert output(console).splitlines() == [
+        "KeyError: 'device'",
+        "Deleted job [x]",
+        "plain :smile:",
+    ]
+
+
+def _run_job(renderer: RichRenderer) -> None:
+    view = renderer.start_progress(queued(elapsed_seconds=0.0))
+    view.update(queued(elapsed_seconds=1.0))
+    view.update(snapshot(QiboJobStatus.RUNNING, elapsed_seconds=2.0))
+    view.update(snapshot(QiboJobStatus.SUCCESS, elapsed_seconds=3.0))
+    view.finish(snapshot(QiboJobStatus.SUCCESS, elapsed_seconds=3.04), results_folder="/res/pid-1")
+
+
+def test_progress_on_a_file_ends_with_the_final_panel_and_the_banner():
+    console = plain_console()
+    _run_job(RichRenderer(console))
+    lines = output(console).splitlines()
+    assert lines[-1] == "✔ Job pid-1 finished: SUCCESS in 3.0 s; results in /res/pid-1"
+    panel = "\n".join(lines[:-1])
+    for label, value in [
+        ("Status", "✔ SUCCESS"),
+        ("Queue position", "-"),
+        ("Estimated start", "-"),
+        ("Elapsed", "0:00:03"),
+        ("Device", "numpy"),
+        ("Project", "personal"),
+        ("Job", "pid-1"),
+        ("Server", "https://cloud.qibo.science"),
+    ]:
+        assert _cells_clean(panel, label) == [label, value]
+
+
+def test_status_panel_shows_queue_position_and_estimated_start_while_queued():
+    console = plain_console()
+    console.print(StatusPanel(queued(), ElapsedTime(65)))
+    text = output(console)
+    assert _cells_clean(text, "Queue position") == ["Queue position", "3"]
+    assert _cells_clean(text, "Estimated start") == ["Estimated start", "1:02:05"]
+    status = _cells_clean(text, "Status")
+    assert status[0] == "Status" and status[-1].endswith("QUEUEING")
+    assert "✔" not in status[-1]  # a spinner, not a final mark
+
+
+def test_server_url_is_shown_without_credentials_or_query():
+    console = plain_console()
+    shown = snapshot(None, base_url="https://ada:secret@qibo.lab:8443/api?token=abc#x")
+    console.print(StatusPanel(shown, ElapsedTime()))
+    text = output(console)
+    assert _cells_clean(text, "Server") == ["Server", "https://qibo.lab:8443/api"]
+    assert "secret" not in text and "abc" not in text
+
+
+def test_failed_and_interrupted_waits_have_their_own_banner():
+    console = plain_console()
+    renderer = RichRenderer(console)
+    renderer.start_progress(snapshot(QiboJobStatus.RUNNING)).finish(
+        snapshot(QiboJobStatus.ERROR, elapsed_seconds=3725)
+    )
+    renderer.start_progress(snapshot(QiboJobStatus.RUNNING)).finish(
+        snapshot(QiboJobStatus.RUNNING, elapsed_seconds=1.0)
+    )
+    banners = [line for line in output(console).splitlines() if line[:1] not in "╭│╰"]
+    assert banners == [
+        "✘ Job pid-1 finished: ERROR in 1:02:05",
+        "Stopped waiting for job pid-1 (last status RUNNING) after 1.0 s",
+    ]
+
+
+def test_missing_fields_never_raise():
+    console = plain_console()
+    renderer = RichRenderer(console)
+    bare = snapshot(None, status_text="", base_url="", device=None, project=None, pid="p")
+    view = renderer.start_progress(bare)
+    view.update(bare)
+    view.finish(bare)
+    renderer.show_quota(DiskQuota("", float("nan"), 0.0), [ProjectQuota("p", Partition(""))])
+    renderer.show_jobs("", [JobInfo("j", "")])
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    renderer.show_error(Unprintable())
+    text = output(console)
+    assert "Stopped waiting for job p (last status UNKNOWN)" in text
+    assert _cells_clean(text, "j") == ["j", "-", "-", "-", "-"]
+    assert text.rstrip().endswith("Unprintable")
+
+
+def test_a_broken_console_is_reported_on_stderr_not_raised(capsys):
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError("disk full")
+
+    renderer = RichRenderer(Console(file=Broken(), width=80))
+    renderer.show_message("hello")
+    renderer.show_jobs("u", JOBS)
+    view = renderer.start_progress(queued())
+    view.update(queued())
+    view.finish(snapshot(QiboJobStatus.SUCCESS))
+    err = capsys.readouterr().err
+    assert "qibo-client: could not display (OSError: disk full)" in err
+
+
+def test_terminal_runs_a_live_panel_that_ticks_on_its_own():
+    console = plain_console(terminal=True)
+    threads_before = threading.active_count()
+    view = RichRenderer(console).start_progress(queued())
+    assert threading.active_count() == threads_before + 1  # Live's refresh thread
+    time.sleep(0.8)  # no update: only the refresh thread redraws (about 4 times a second)
+    drawn = output(console).count("Qibo job")
+    assert drawn >= 2
+    assert "1:02:05" in output(console)
+    view.update(snapshot(QiboJobStatus.RUNNING, elapsed_seconds=1.0))
+    view.finish(snapshot(QiboJobStatus.SUCCESS, elapsed_seconds=1.5))
+    deadline = time.monotonic() + 5  # Rich signals its thread to stop, without joining it
+    while threading.active_count() > threads_before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert threading.active_count() == threads_before
+    assert output(console).rstrip().endswith("✔ Job pid-1 finished: SUCCESS in 1.5 s")
+
+
+def test_elapsed_time_counts_between_updates_and_freezes_at_the_end():
+    elapsed = ElapsedTime(10.0)
+    first = elapsed.seconds
+    time.sleep(0.05)
+    assert elapsed.seconds > first >= 10.0
+    elapsed.freeze(12.0)
+    assert elapsed.seconds == 12.0
+
+
+def test_ascii_console_gets_ascii_marks():
+    class AsciiFile(io.StringIO):
+        encoding = "ascii"
+
+    console = Console(file=AsciiFile(), width=80, color_system=None)
+    RichRenderer(console).start_progress(snapshot(QiboJobStatus.RUNNING)).finish(
+        snapshot(QiboJobStatus.SUCCESS, elapsed_seconds=1.0)
+    )
+    text = output(console)
+    assert text.splitlines()[-1] == "+ Job pid-1 finished: SUCCESS in 1.0 s"
+    assert text.isascii()
+
+
+def test_jupyter_without_ipywidgets_prints_instead_of_going_live(capsys):
+    pytest.importorskip("IPython")
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("ipywidgets is installed: Rich runs its live display there")
+    console = Console(file=io.StringIO(), force_jupyter=True, width=100, color_system=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Rich's 'install "ipywidgets"' warning would fail here
+        _run_job(RichRenderer(console))
+    shown = capsys.readouterr().out
+    # Outside a kernel IPython shows each printed renderable as one repr line:
+    # two stage lines (queueing, running), the final panel and the banner.
+    assert shown.count("JupyterRenderable") == 4
+
+
+def test_the_rich_plugin_builds_this_renderer():
+    assert type(build_renderer("rich")) is RichRenderer

@@ -274,3 +274,38 @@ def test_jupyter_without_ipywidgets_prints_instead_of_going_live(capsys):
 
 def test_the_rich_plugin_builds_this_renderer():
     assert type(build_renderer("rich")) is RichRenderer
+
+
+NOTEBOOK_CELL = """
+from qibo_client.bootstrap import build_renderer
+from qibo_client.ports import JobSnapshot
+from qibo_client.domain.status import QiboJobStatus as S
+
+renderer = build_renderer()  # auto-detection must pick Rich inside a kernel
+print(type(renderer).__name__, renderer.console.is_jupyter)
+snap = lambda st, **k: JobSnapshot(pid="nb-1", status=st, status_text=st.name, base_url="x://", **k)
+view = renderer.start_progress(snap(S.QUEUEING, queue_position=2, seconds_to_job_start=5))
+view.update(snap(S.RUNNING))
+view.finish(snap(S.SUCCESS, elapsed_seconds=1.0))
+"""
+
+
+@pytest.mark.slow
+def test_a_real_jupyter_kernel_shows_the_job_without_ipywidgets(monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.delenv("QIBO_CLIENT_UI", raising=False)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK_CELL)])
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    outputs = notebook.cells[0].outputs
+    streams = {o.name: o.text for o in outputs if o.output_type == "stream"}
+    shown = [o.data.get("text/plain", "") for o in outputs if o.output_type == "display_data"]
+    assert streams["stdout"].strip() == "RichRenderer True"
+    assert "ipywidgets" not in streams.get("stderr", "")
+    assert "Job nb-1 finished: SUCCESS in 1.0 s" in shown[-1]
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:  # then each stage is printed once, and the final panel
+        assert "Job nb-1 QUEUEING: position 2 in queue, estimated start in 0:00:05" in shown[0]
+        assert "Job nb-1 RUNNING" in shown[1]
+        assert "Qibo job" in shown[2]

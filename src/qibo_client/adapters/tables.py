@@ -101,7 +101,7 @@ def display_url(url: object) -> str:
 
 def quota_rows(projects: Sequence[ProjectQuota]) -> list[tuple[str, ...]]:
     """One row of :data:`QUOTA_HEADERS` cells per project quota."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for quota in projects:
         partition = getattr(quota, "partition", None)
         rows.append(

@@ -253,16 +253,14 @@ def test_job_delete_returns_the_servers_response(client, mocked):
     assert response.json() == {"detail": "Job job-1 deleted"}
 
 
-# -- result (needs the filesystem result store) --------------------------------------
+# -- result, kept by the real filesystem result store ---------------------------------
 
 
 @pytest.fixture
 def store(tmp_path):
-    module = pytest.importorskip(
-        "qibo_client.adapters.filesystem_store",
-        reason="qibo_client.adapters.filesystem_store (FilesystemResultStore) is not written yet",
-    )
-    return module.FilesystemResultStore(base_folder=tmp_path / "results")
+    from qibo_client.adapters.filesystem_store import FilesystemResultStore
+
+    return FilesystemResultStore(base_folder=tmp_path / "results")
 
 
 @pytest.fixture

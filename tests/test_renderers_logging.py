@@ -65,15 +65,15 @@ def test_failed_job_and_stopped_wait_are_reported(captured):
     renderer.start_progress(snapshot(QiboJobStatus.RUNNING)).finish(
         snapshot(QiboJobStatus.ERROR, elapsed_seconds=75)
     )
-    renderer.start_progress(snapshot(None, status_text="LOADING")).finish(
-        snapshot(QiboJobStatus.RUNNING, elapsed_seconds=0.04)
-    )
+    view = renderer.start_progress(snapshot(None, status_text="LOADING"))  # no line yet
+    view.update(snapshot(None, status_text="CANCELLED"))  # a stage we do not know is told
+    view.finish(snapshot(QiboJobStatus.RUNNING, elapsed_seconds=0.04))
     assert handler.messages[1] == "Job pid-1 finished: ERROR in 0:01:15"
     assert handler.records[1].levelno == logging.ERROR
-    assert handler.messages[2] == "Job pid-1 LOADING (device numpy, project personal)"
-    assert handler.messages[3] == (
-        "Stopped waiting for job pid-1 (last status RUNNING) after 0.0 s"
-    )
+    assert handler.messages[2:] == [
+        "Job pid-1 CANCELLED (device numpy, project personal)",
+        "Stopped waiting for job pid-1 (last status RUNNING) after 0.0 s",
+    ]
 
 
 def _columns(table: str) -> list[list[str]]:
@@ -220,3 +220,21 @@ def test_importing_changes_no_logging_state():
 
 def test_the_logging_plugin_builds_this_renderer():
     assert type(build_renderer("logging")) is LoggingRenderer
+
+
+def test_a_waiting_job_logs_each_stage_once():
+    from tests.support.fakes import ScriptedTransport
+
+    from qibo_client.qibo_job import QiboJob
+
+    logger, handler = listening_logger("qibo_client.tests.job_wait")
+    transport = ScriptedTransport(["queueing", "queueing", "queueing", "running", "success"])
+    job = QiboJob("job-9", "fake://server", transport=transport, renderer=LoggingRenderer(logger))
+    assert job.wait(wait=0.0) is QiboJobStatus.SUCCESS
+    assert [m.split(":")[0].split(" in ")[0] for m in handler.messages] == [
+        "Job job-9 QUEUEING (device numpy, project personal)",
+        "Job job-9 RUNNING (device numpy, project personal)",
+        "Job job-9 finished",
+    ]
+    assert "position 1 in queue, estimated start in 0:00:03" in handler.messages[0]
+    assert handler.messages[-1].startswith("Job job-9 finished: SUCCESS in ")

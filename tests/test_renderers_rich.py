@@ -309,3 +309,18 @@ def test_a_real_jupyter_kernel_shows_the_job_without_ipywidgets(monkeypatch):
         assert "Job nb-1 QUEUEING: position 2 in queue, estimated start in 0:00:05" in shown[0]
         assert "Job nb-1 RUNNING" in shown[1]
         assert "Qibo job" in shown[2]
+
+
+def test_a_waiting_job_ends_with_its_panel_and_banner():
+    from tests.support.fakes import ScriptedTransport
+
+    from qibo_client.qibo_job import QiboJob
+
+    console = plain_console()
+    transport = ScriptedTransport(["queueing", "running", "success"])
+    job = QiboJob("job-9", "fake://server", transport=transport, renderer=RichRenderer(console))
+    assert job.wait(wait=0.0) is QiboJobStatus.SUCCESS
+    lines = output(console).splitlines()
+    assert lines[-1].startswith("✔ Job job-9 finished: SUCCESS in ")
+    assert _cells_clean("\n".join(lines), "Device") == ["Device", "numpy"]
+    assert _cells_clean("\n".join(lines), "Server") == ["Server", "fake://server"]

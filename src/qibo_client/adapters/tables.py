@@ -34,6 +34,9 @@ QUOTA_STATUS_COLUMN = QUOTA_HEADERS.index("Status")
 JOB_HEADERS = ("PID", "Created At", "Updated At", "Status", "Results")
 JOB_STATUS_COLUMN = JOB_HEADERS.index("Status")
 
+#: What a job's status reads before the server was first asked.
+_NOT_ASKED_YET = frozenset({"LOADING", "UNKNOWN"})
+
 #: Stages in which a queue position and an estimated start mean something.
 _QUEUED = frozenset({QiboJobStatus.QUEUEING, QiboJobStatus.PENDING})
 
@@ -191,7 +194,8 @@ class StatusLines:
     """Turns a stream of snapshots into one line per change of stage.
 
     A queued job's position often arrives a poll after its stage; that is told
-    once, too. Final stages give no line: the display's finish line reports them.
+    once, too. Final stages give no line: the display's finish line reports them;
+    nor does the placeholder a job shows before its first answer (``LOADING``).
     """
 
     def __init__(self) -> None:
@@ -203,6 +207,8 @@ class StatusLines:
         if snapshot.status is not None and snapshot.status.is_final:
             return None
         status = status_name(snapshot)
+        if snapshot.status is None and status in _NOT_ASKED_YET:
+            return None
         details = queue_details(snapshot)
         changed = status != self._last
         if not changed and (self._told_queue or not details):

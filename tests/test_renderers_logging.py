@@ -173,6 +173,18 @@ def test_a_handler_is_attached_once_when_logging_is_unconfigured(monkeypatch, ca
     assert err[0].startswith("[") and len(err) == 2
 
 
+def test_logging_configured_later_does_not_print_lines_twice(monkeypatch, capsys):
+    monkeypatch.delenv("QIBO_CLIENT_LOGGER_LEVEL", raising=False)
+    with bare_logging():
+        renderer = LoggingRenderer()
+        renderer.show_message("before")
+        logging.getLogger().addHandler(logging.StreamHandler(sys.stdout))
+        renderer.show_message("after")
+    captured = capsys.readouterr()
+    assert captured.err.count("before") == 1 and "after" not in captured.err
+    assert captured.out == "after\n"
+
+
 def test_no_handler_is_attached_when_the_root_logger_has_one():
     with bare_logging() as ours:
         root_handler = logging.NullHandler()

@@ -28,7 +28,7 @@ _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ER
 
 
 class _StderrHandler(logging.StreamHandler):
-    """A stream handler writing to whatever ``sys.stderr`` is at the time of each record."""
+    """Writes to the current ``sys.stderr``, and only while the root logger has no handler."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -41,6 +41,12 @@ class _StderrHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, _value: TextIO) -> None:
         """The stream is always the current stderr; assignments are ignored."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Logging configured after us (basicConfig, dictConfig) gets the record through
+        # propagation; printing it here as well would show every line twice.
+        if not logging.getLogger().handlers:
+            super().emit(record)
 
 
 def level_from_env() -> int:

@@ -84,7 +84,7 @@ def test_device_url_and_token_come_from_the_environment(monkeypatch: pytest.Monk
 
 def test_local_url_needs_no_token_but_a_remote_one_does(monkeypatch: pytest.MonkeyPatch) -> None:
     assert QiboClientBackend().url == "local://"
-    assert QiboClientBackend()._token == "local"
+    assert QiboClientBackend()._token == ""  # the local server's default user
     with pytest.raises(ValueError, match="QIBO_CLIENT_TOKEN"):
         QiboClientBackend(url="https://qibo.example")
 
@@ -142,3 +142,19 @@ def test_entry_point_is_declared_when_installed() -> None:
         )
     points = {ep.name: ep.value for ep in dist.entry_points if ep.group == "qibo_client"}
     assert points == {"qibo_backend": "qibo_client_backend.plugin"}
+
+
+def test_list_available_asks_the_server_for_its_devices() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("qibo_client.adapters.local_transport") is None:
+        pytest.skip("qibo-client has no local:// transport to ask")
+    available = qibo.list_available_backends(BACKEND_NAME)[BACKEND_NAME]
+    assert available.get("numpy") is True
+
+
+def test_list_available_is_empty_when_the_server_cannot_be_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QIBO_CLIENT_URL", "https://qibo.example")  # and no token
+    assert MetaBackend().list_available() == {}

@@ -15,8 +15,8 @@ TOKEN_ENV = "QIBO_CLIENT_TOKEN"
 DEVICE_ENV = "QIBO_CLIENT_DEVICE"
 DEFAULT_URL = "local://"
 DEFAULT_DEVICE = "numpy"
-#: The embedded local server does not check tokens; any string will do.
-LOCAL_TOKEN = "local"
+#: For local:// an empty token means the embedded server's default user.
+LOCAL_TOKEN = ""
 
 
 def _resolve_token(url: str, token: str | None) -> str:
@@ -68,7 +68,7 @@ class QiboClientBackend(NumpyBackend):
     def client(self) -> Client:
         """The client jobs are sent with, made on first use (``local://`` starts a server)."""
         if self._client is None:
-            self._client = Client(self._token or "", self.url)
+            self._client = Client(self._token or LOCAL_TOKEN, self.url)
         return self._client
 
     def close(self) -> None:

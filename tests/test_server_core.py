@@ -424,3 +424,64 @@ def test_results_archive_is_replaced_whole(tmp_path):
     assert archive_members(dest) == {"a.log": b"two"}
     assert [p.name for p in tmp_path.iterdir()] == ["x.tar.gz"]
     assert io.BytesIO(dest.read_bytes()).read(2) == b"\x1f\x8b"
+
+
+_KILLED_SERVER = """
+import sys, time
+from pathlib import Path
+from qibo_client.server.core import QiboServer
+from tests.support.server import SCRIPTED_RUNNER, body, scripted, wait_status
+server = QiboServer(Path(sys.argv[1]), runner=SCRIPTED_RUNNER)
+server.add_user("alice-token")
+server.start()
+slow = server.submit("alice-token", body(scripted("sleep", seconds=1.5)))["pid"]
+rest = [server.submit("alice-token", body(nshots=10))["pid"] for _ in range(2)]
+wait_status(server, "alice-token", slow, "running")
+print(slow, *rest, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_loses_no_job_and_a_new_server_finishes_them(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_SERVER, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        pids = process.stdout.readline().split()  # type: ignore[union-attr]
+        assert len(pids) == 3
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+        process.stdout.close()  # type: ignore[union-attr]
+    server = QiboServer(tmp_path, runner=SCRIPTED_RUNNER)
+    server.start()
+    try:
+        jobs = [wait_final(server, ALICE, pid) for pid in pids]
+        assert [j["status"] for j in jobs] == ["success"] * 3
+        assert sorted(j["pid"] for j in server.list_jobs(ALICE)) == sorted(pids)
+    finally:
+        server.close()
+
+
+def test_many_threads_at_once(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(index: int) -> tuple[str, str]:
+        token = ALICE if index % 2 else BOB
+        pid = server.submit(token, body(nshots=20))["pid"]
+        same = server.submit(token, body(nshots=20), idempotency_key="race")["pid"]
+        return wait_final(server, token, pid)["status"], f"{token}:{same}"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(one, range(16)))
+    assert {status for status, _ in outcomes} == {"success"}
+    assert len({key for _, key in outcomes}) == 2  # one job per user for the shared key

@@ -77,9 +77,8 @@ def _acquire(folder: Path | None, workers: int, token: str) -> Any:
     with _registry_lock:
         entry = _registry.get(folder)
         if entry is None:
-            temporary = folder is None
-            data_dir = Path(tempfile.mkdtemp(prefix="qibo-local-")) if temporary else folder
-            entry = _Entry(QiboServer(data_dir, workers=workers), temporary=temporary)
+            data_dir = folder or Path(tempfile.mkdtemp(prefix="qibo-local-"))
+            entry = _Entry(QiboServer(data_dir, workers=workers), temporary=folder is None)
             entry.server.start()
             _registry[folder] = entry
         entry.users += 1

@@ -16,6 +16,7 @@ import shutil
 import statistics
 import threading
 import time
+import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -225,7 +226,7 @@ class Dispatcher:
         with self._changed:
             pid = self._queue.popleft() if self._queue else None
         if pid is not None:
-            self._finish(pid, {"ok": False, "error": reason, "stderr": reason}, None)
+            self._finish(pid, {"ok": False, "stderr": reason}, None)
 
     def _supervise(self, slot: int) -> None:
         worker: WorkerProcess | None = None
@@ -259,9 +260,12 @@ class Dispatcher:
             return True
         device = self.config.device(row["device"])
         if device is None:
-            self._finish(pid, {"ok": False, "error": f"device {row['device']!r} is gone"}, None)
+            reason = f"device {row['device']!r} is no longer offered by this server"
+            self._finish(pid, {"ok": False, "stderr": reason}, None)
             return True
-        workdir = self.work_dir / pid
+        # A fresh folder per attempt: a worker orphaned by a killed server never
+        # writes into the folder of the attempt that replaced it.
+        workdir = self.work_dir / f"{pid}.{uuid.uuid4().hex[:12]}"
         workdir.mkdir(parents=True, exist_ok=True)
         self._set_status(pid, "pending")
         task = {
@@ -278,9 +282,12 @@ class Dispatcher:
             while True:
                 message = worker.receive(max(deadline - time.monotonic(), 0.0))
                 if message is None:
-                    reason = f"the job ran past the walltime of {device.max_walltime_seconds:g} s of device {device.name!r} and was stopped"
+                    reason = (
+                        f"the job ran past the walltime of {device.max_walltime_seconds:g} s "
+                        f"of device {device.name!r} and was stopped"
+                    )
                     worker.terminate()
-                    self._finish(pid, {"ok": False, "error": reason, "stderr": reason}, None)
+                    self._finish(pid, {"ok": False, "stderr": reason}, None, workdir)
                     return False
                 if message.get("event") == "running":
                     self._set_status(pid, "running")
@@ -291,21 +298,26 @@ class Dispatcher:
                 return False  # stays active on disk; resumed at the next start
             reason = f"the worker process running the job crashed ({error})"
             log.warning("job %s: %s", pid, reason)
-            self._finish(pid, {"ok": False, "error": reason, "stderr": reason}, None)
+            self._finish(pid, {"ok": False, "stderr": reason}, None, workdir)
             return False
         self._set_status(pid, "postprocessing")
-        self._finish(pid, message, worker.qibo_version)
+        self._finish(pid, message, worker.qibo_version, workdir)
         return True
 
     def _set_status(self, pid: str, status: str) -> None:
         if self.store.update_job(pid, status=status):
             self._announce(pid, status)
 
-    def _finish(self, pid: str, outcome: dict[str, Any], qibo_version: str | None) -> None:
+    def _finish(
+        self,
+        pid: str,
+        outcome: dict[str, Any],
+        qibo_version: str | None,
+        workdir: Path | None = None,
+    ) -> None:
         """Pack the archive, record the final status, charge the time, clean up."""
-        workdir = self.work_dir / pid
         archive = self.archive_path(pid)
-        results = workdir / "results.npy"
+        results = (workdir or self.work_dir / "none") / "results.npy"
         ok = bool(outcome.get("ok")) and results.is_file()
         stdout = outcome.get("stdout") or ""
         stderr = outcome.get("stderr") or ""
@@ -347,7 +359,8 @@ class Dispatcher:
         if cursor.rowcount == 0:  # deleted while it ran
             with contextlib.suppress(OSError):
                 archive.unlink()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
         if runtime:
             self._runtimes.append(float(runtime))
         self._announce(pid, status if cursor.rowcount else None)

@@ -106,8 +106,11 @@ def serve(conn: Connection) -> None:
             return
         if message.get("op") != "run":
             return
-        conn.send({"event": "running", "pid": message["pid"]})
-        conn.send(_run(runner, message))
+        try:
+            conn.send({"event": "running", "pid": message["pid"]})
+            conn.send(_run(runner, message))
+        except OSError:  # the server went away (killed): nobody to answer
+            return
 
 
 def main() -> None:

@@ -204,11 +204,12 @@ def _build_array(pending: _PendingArray, state: object) -> None:
         )
     order = "F" if fortran else "C"
     if isinstance(data, _BigBytes):
-        pending.array = data.buffer.view(dtype.dtype).reshape(shape, order=order)
+        flat = data.buffer.view(dtype.dtype)
     else:
-        pending.array = (
-            np.frombuffer(data, dtype=dtype.dtype).reshape(shape, order=order).copy(order="K")
-        )
+        flat = np.frombuffer(data, dtype=dtype.dtype).copy()  # writable, like numpy's own
+    if not dtype.dtype.isnative:  # numpy's unpickling also hands back native byte order
+        flat = flat.astype(dtype.dtype.newbyteorder("="))
+    pending.array = flat.reshape(shape, order=order)
 
 
 class _Plain:
@@ -240,8 +241,10 @@ class _Plain:
 
 def read_header(source: Source) -> dict[str, Any]:
     """The ``.npy`` header dict; refuse anything that is not numpy's format."""
-    magic = source.read(8)
-    if magic[:6] != MAGIC:
+    magic = source.file.read(8)
+    source.claim(len(magic))
+    source.position += len(magic)
+    if len(magic) < 8 or magic[:6] != MAGIC:
         raise UnsafeResultError(f"results.npy is not a numpy file: it begins {magic!r}")
     major = magic[6]
     if major not in (1, 2, 3):

@@ -203,6 +203,8 @@ ARCHIVES = {
     "gzip bomb": (files_archive({"results.npy": b"\0" * (8 << 20)}, level=9), "past 1048576 bytes"),
     "huge pax header": (tar_gz(member("a" * 100_000, b"x")), "tar metadata"),
     "gnu long name": (tar_gz(member("b" * 100_000, b"x"), fmt=tarfile.GNU_FORMAT), "tar metadata"),
+    "name part too long": (tar_gz(member("n" * 300, b"x")), "longer than 255 bytes"),
+    "control character": (tar_gz(member("a\nb", b"x")), "control character"),
     "unknown member type": (tar_gz(member("odd", kind=b"Z")), "tar type"),
     "html": (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "HTML page"),
     "html with whitespace": (b"\n\n  <html><head><title>Login</title>", "HTML page"),
@@ -371,9 +373,16 @@ ARCHIVE_SAMPLES = [
 ]
 
 
+TAR_SAMPLES = [gzip.decompress(archive) for archive in ARCHIVE_SAMPLES]
+
+
 @FUZZ
 @given(
-    data=st.one_of(mutated(ARCHIVE_SAMPLES), st.binary(max_size=3000)),
+    data=st.one_of(
+        mutated(ARCHIVE_SAMPLES),
+        mutated(TAR_SAMPLES).map(gzip.compress),  # valid gzip around a damaged tar
+        st.binary(max_size=3000),
+    ),
     announce=st.booleans(),
     chunk=st.integers(1, 5000),
 )

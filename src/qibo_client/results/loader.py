@@ -26,11 +26,9 @@ def _bad(kind: str, what: str) -> UnsafeResultError:
 
 
 def _is_int(value: object) -> bool:
-    return type(value) is int or (
-        type(value).__module__ == "numpy"
-        and getattr(value, "dtype", None) is not None
-        and value.dtype.kind in "iu"
-    )  # type: ignore[attr-defined]
+    """A Python int or a numpy integer scalar (never a bool)."""
+    dtype = getattr(value, "dtype", None) if type(value).__module__ == "numpy" else None
+    return type(value) is int or (dtype is not None and dtype.kind in "iu")
 
 
 def _numeric_array(value: object, kinds: str) -> bool:
@@ -40,7 +38,7 @@ def _numeric_array(value: object, kinds: str) -> bool:
 
 
 def _check_state(payload: dict[str, Any], kind: str) -> None:
-    state = payload.get("state")
+    state: Any = payload.get("state")
     if not _numeric_array(state, "fc"):
         raise _bad(kind, "no numeric 'state' array")
     size = state.shape[0] if state.ndim else 0
@@ -120,6 +118,8 @@ def load_result_file(path: Path) -> Any:
     payload.pop("dtype")
     try:
         return getattr(qibo.result, kind).from_dict(payload)
+    except Warning:
+        raise  # qibo's warnings, turned into errors by the caller's filters, stay as they are
     except Exception as error:  # qibo's own checks of a payload that passed ours
         raise UnsafeResultError(
             f"results.npy holds a {kind} that qibo could not rebuild: {type(error).__name__}: {error}"

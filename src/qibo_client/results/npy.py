@@ -147,7 +147,7 @@ class NumpyHooks:
 
         source.claim(size)
         buffer = np.empty(size, dtype=np.uint8)
-        source.readinto(memoryview(buffer))
+        source.readinto(memoryview(buffer.data))
         return _BigBytes(buffer)
 
 

@@ -1,0 +1,156 @@
+"""Contract tests every ResultStore passes; add a factory to STORES to run them on another store."""
+
+from __future__ import annotations
+
+import os
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from qibo.result import CircuitResult, QuantumState, load_result
+from tests.support.results import ChunkStream, files_archive, fixture_bytes, listing
+
+from qibo_client.adapters.filesystem_store import FilesystemResultStore
+from qibo_client.exceptions import MalformedResponseError
+from qibo_client.ports import RESULTS_FILE, ResultStore
+
+STORES: dict[str, Callable[[Path], ResultStore]] = {
+    "filesystem": lambda root: FilesystemResultStore(root / "results"),
+}
+
+
+@pytest.fixture(params=list(STORES))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ResultStore:
+    return STORES[request.param](tmp_path)
+
+
+def success_archive(name: str = "circuit_samples-np2.npy") -> bytes:
+    return files_archive({RESULTS_FILE: fixture_bytes(name), "logs/stdout.txt": b"done\n"})
+
+
+def test_save_then_find_and_load(store: ResultStore) -> None:
+    stream = ChunkStream(success_archive())
+    assert not store.has_result("job-1")
+    folder = store.save_archive("job-1", stream)
+    assert folder == store.folder_for("job-1")
+    assert store.results_path("job-1") == folder / RESULTS_FILE
+    assert store.has_result("job-1")
+    assert (folder / "logs" / "stdout.txt").read_bytes() == b"done\n"
+    result = store.load("job-1")
+    expected = load_result(str(store.results_path("job-1")))
+    assert isinstance(result, CircuitResult)
+    np.testing.assert_array_equal(result.state(), expected.state())
+    np.testing.assert_array_equal(result.samples(), expected.samples())
+
+
+def test_error_archive_is_kept_without_a_result(store: ResultStore) -> None:
+    folder = store.save_archive(
+        "job-2", ChunkStream(files_archive({"error.log": b"Traceback: boom\n"}))
+    )
+    assert not store.has_result("job-2")
+    assert (folder / "error.log").read_text() == "Traceback: boom\n"
+
+
+def test_resave_replaces_the_old_folder(store: ResultStore) -> None:
+    store.save_archive("job-3", ChunkStream(files_archive({"error.log": b"old"})))
+    folder = store.save_archive("job-3", ChunkStream(success_archive("state_vector-np1.npy")))
+    assert sorted(p.name for p in folder.iterdir()) == ["logs", RESULTS_FILE]
+    assert isinstance(store.load("job-3"), QuantumState)
+
+
+def test_jobs_are_kept_apart(store: ResultStore) -> None:
+    store.save_archive("a", ChunkStream(success_archive("state_vector-np2.npy")))
+    store.save_archive("b", ChunkStream(success_archive("density_matrix-np2.npy")))
+    assert store.load("a").density_matrix is False
+    assert store.load("b").density_matrix is True
+
+
+@pytest.mark.parametrize("pid", ["../escape", "a/b", ""])
+def test_bad_pids_are_refused(store: ResultStore, pid: str) -> None:
+    with pytest.raises(MalformedResponseError):
+        store.folder_for(pid)
+    with pytest.raises(MalformedResponseError):
+        store.save_archive(pid, ChunkStream(success_archive()))
+
+
+def test_no_temporary_folders_left(store: ResultStore, tmp_path: Path) -> None:
+    store.save_archive("job-4", ChunkStream(success_archive()))
+    store.save_archive("job-4", ChunkStream(success_archive()))
+    assert [p for p in listing(tmp_path) if ".partial-" in p or ".old-" in p] == []
+
+
+# -- filesystem specifics -----------------------------------------------------------
+
+
+def test_results_base_folder_is_read_at_construction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESULTS_BASE_FOLDER", str(tmp_path / "chosen"))
+    store = FilesystemResultStore()
+    monkeypatch.setenv("RESULTS_BASE_FOLDER", str(tmp_path / "later"))
+    assert store.folder_for("p1") == tmp_path / "chosen" / "p1"
+    store.save_archive("p1", ChunkStream(success_archive()))
+    assert (tmp_path / "chosen" / "p1" / RESULTS_FILE).is_file()
+
+
+def test_default_base_folder_is_the_user_cache(
+    _isolated_user_state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RESULTS_BASE_FOLDER")
+    store = FilesystemResultStore()
+    expected = Path(os.environ["XDG_CACHE_HOME"]) / "qibo-client" / "results"
+    assert store.base_folder == expected
+    store.save_archive("p2", ChunkStream(success_archive()))
+    assert expected.stat().st_mode & 0o777 == 0o700
+    assert (expected / "p2").stat().st_mode & 0o777 == 0o700
+
+
+def test_the_plugin_builds_a_filesystem_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qibo_client.bootstrap import build_result_store
+
+    monkeypatch.setenv("RESULTS_BASE_FOLDER", str(tmp_path / "via-plugin"))
+    store = build_result_store("filesystem")
+    assert isinstance(store, FilesystemResultStore)
+    assert store.base_folder == tmp_path / "via-plugin"
+
+
+def test_load_of_a_missing_result_says_so(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no stored result for job nope"):
+        FilesystemResultStore(tmp_path).load("nope")
+
+
+def big_state_archive(amplitudes: int) -> tuple[bytes, int]:
+    """A genuine-format QuantumState of ``amplitudes`` complex128 values, archived."""
+    import io
+
+    rng = np.random.default_rng(7)
+    state = rng.standard_normal(amplitudes) + 1j * rng.standard_normal(amplitudes)
+    buffer = io.BytesIO()
+    np.save(buffer, {"state": state, "dtype": "QuantumState", "qibo": "0.3.6"})
+    return files_archive({RESULTS_FILE: buffer.getvalue()}, level=1), state.nbytes
+
+
+def test_a_large_result_streams_through_in_bounded_memory(tmp_path: Path) -> None:
+    archive, size = big_state_archive(1 << 22)  # 64 MiB of state
+    store = FilesystemResultStore(tmp_path / "results")
+    stream = ChunkStream(archive, chunk_size=1 << 20)
+    tracemalloc.start()
+    try:
+        store.save_archive("big", stream)
+        _, extract_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        state = store.load("big")
+        _, load_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert extract_peak < 16 << 20, f"extraction peaked at {extract_peak >> 20} MiB"
+    assert load_peak < size + (16 << 20), (
+        f"loading peaked at {load_peak >> 20} MiB for {size >> 20} MiB"
+    )
+    assert state.state().shape == (1 << 22,)
+    expected = np.load(store.results_path("big"), allow_pickle=True).item()["state"]
+    np.testing.assert_array_equal(state.state(), expected)

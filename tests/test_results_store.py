@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -116,6 +117,22 @@ def test_the_plugin_builds_a_filesystem_store(
     store = build_result_store("filesystem")
     assert isinstance(store, FilesystemResultStore)
     assert store.base_folder == tmp_path / "via-plugin"
+
+
+def test_leftovers_of_a_killed_process_are_swept_later(tmp_path: Path) -> None:
+    store = FilesystemResultStore(tmp_path)
+    old = tmp_path / ".job-5.partial-dead"
+    fresh = tmp_path / ".job-5.partial-busy"
+    other = tmp_path / ".job-6.partial-dead"
+    for folder in (old, fresh, other):
+        folder.mkdir()
+        (folder / "results.npy").write_bytes(b"half")
+    long_ago = time.time() - 3 * 24 * 3600
+    os.utime(old, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+    store.save_archive("job-5", ChunkStream(success_archive()))
+    assert not old.exists()
+    assert fresh.exists() and other.exists()  # maybe still in use; not this job's
 
 
 def test_load_of_a_missing_result_says_so(tmp_path: Path) -> None:

@@ -9,10 +9,12 @@ complete, so ``<base>/<pid>`` is always either absent or whole.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from qibo_client.ports.transport import ResultStream
 
 #: Environment variable naming the results base folder (as in qibo-client 0.2.x).
 RESULTS_BASE_ENV = "RESULTS_BASE_FOLDER"
+#: Leftovers of a killed process (``.<pid>.partial-*``, ``.<pid>.old-*``) older than this go.
+STALE_AFTER_SECONDS = 24 * 3600
 
 
 def default_base_folder() -> Path:
@@ -66,6 +70,7 @@ class FilesystemResultStore(ResultStore):
 
         folder = self.folder_for(pid)
         self.base_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._sweep_leftovers(pid)
         partial = Path(tempfile.mkdtemp(prefix=f".{pid}.partial-", dir=self.base_folder))
         try:
             extract_stream(
@@ -79,6 +84,19 @@ class FilesystemResultStore(ResultStore):
             shutil.rmtree(partial, ignore_errors=True)
             raise
         return folder
+
+    def _sweep_leftovers(self, pid: str) -> None:
+        """Remove this job's temp folders that a killed process (not Ctrl-C) left long ago."""
+        cutoff = time.time() - STALE_AFTER_SECONDS
+        for pattern in (f".{pid}.partial-*", f".{pid}.old-*"):
+            for leftover in self.base_folder.glob(pattern):
+                with contextlib.suppress(OSError):
+                    if (
+                        leftover.is_dir()
+                        and not leftover.is_symlink()
+                        and leftover.lstat().st_mtime < cutoff
+                    ):
+                        shutil.rmtree(leftover, ignore_errors=True)
 
     def _move_into_place(self, partial: Path, folder: Path) -> None:
         """Rename ``partial`` to ``folder``; an old ``folder`` is set aside first, then deleted."""

@@ -1,0 +1,266 @@
+"""The ``qibo-client`` console script: parse the command line, run one command, exit cleanly.
+
+Start-up stays fast: this module imports only the standard library, and a
+command's code (with qibo, requests or rich) is imported when that command
+runs. Every error becomes one line on stderr (``--debug`` adds the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from qibo_client.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, describe
+
+PROG = "qibo-client"
+
+STATUSES = ("queueing", "pending", "running", "postprocessing", "success", "error")
+
+#: Global options that take a value (used to find the command word before parsing).
+_VALUE_OPTIONS = frozenset({"--url", "--token", "--profile", "--ui"})
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
+def _global_options() -> argparse.ArgumentParser:
+    """The options every command takes; absent ones stay unset so either position works."""
+    parent = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    group = parent.add_argument_group("server and display")
+    group.add_argument(
+        "--url",
+        help="server URL, e.g. https://cloud.qibo.science or local:///folder "
+        "(default: $QIBO_CLIENT_URL, the profile's URL, else the embedded local server)",
+    )
+    group.add_argument(
+        "--token",
+        help="API token (default: $QIBO_CLIENT_TOKEN, else the profile's); "
+        "prefer those: a token on the command line is visible to other local users",
+    )
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="saved profile to use (default: $QIBO_CLIENT_PROFILE, else 'default')",
+    )
+    group.add_argument(
+        "--ui",
+        metavar="NAME",
+        help="renderer for progress and messages: rich, logging, or any registered one "
+        "(see 'qibo-client plugins'; default: $QIBO_CLIENT_UI, else detected)",
+    )
+    group.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return parent
+
+
+def _add_json(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
+
+
+def _add_wait_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help="stop waiting after this long (the job stays on the server)",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="DIR",
+        help="folder to store results in (default: $RESULTS_BASE_FOLDER or the user cache)",
+    )
+    _add_json(parser, "the result")
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "file", metavar="FILE", help="a .py defining `circuit`, a .json of circuit.raw, or a .qasm"
+    )
+    parser.add_argument("--device", default="numpy", help="device to run on (default: numpy)")
+    parser.add_argument("--nshots", type=positive_int, help="number of shots")
+    parser.add_argument("--project", default="personal", help="project (default: personal)")
+    parser.add_argument(
+        "--verbatim", action="store_true", help="run the circuit as written, without transpiling"
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="print the job id and return without waiting"
+    )
+    _add_wait_options(parser)
+
+
+def _jobs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--status", choices=STATUSES, help="only jobs in this status")
+    parser.add_argument("--device", help="only jobs on this device")
+    parser.add_argument("--limit", type=positive_int, metavar="N", help="at most N jobs")
+    _add_json(parser, "one JSON object per line")
+
+
+def _job_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pid", metavar="PID", help="the job's id")
+    _add_json(parser, "the job")
+
+
+def _result_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pid", metavar="PID", help="the job's id")
+    _add_wait_options(parser)
+
+
+def _delete_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pid", metavar="PID", nargs="?", help="the job to delete")
+    parser.add_argument("--all", action="store_true", help="delete every job of this account")
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask before --all")
+
+
+def _json_only(what: str) -> Callable[[argparse.ArgumentParser], None]:
+    return lambda parser: _add_json(parser, what)
+
+
+def _login_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-verify", action="store_true", help="save without asking the server first"
+    )
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        server_cli = importlib.import_module("qibo_client.server.cli")
+    except ImportError as error:
+        parser.set_defaults(serve_import_error=str(error))
+        return
+    server_cli.add_serve_arguments(parser)
+
+
+#: name -> (summary, argument builder, "module:function" run lazily)
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] = {
+    "run": ("submit a circuit file and print its result", _run_arguments, "commands:run"),
+    "jobs": ("list your jobs", _jobs_arguments, "commands:jobs"),
+    "job": ("show one job", _job_arguments, "commands:job"),
+    "result": ("download and print a job's result", _result_arguments, "commands:result"),
+    "delete": ("delete a job, or all jobs", _delete_arguments, "commands:delete"),
+    "quota": ("show your disk and project quotas", _json_only("the quotas"), "commands:quota"),
+    "serve": ("run a Qibo server over HTTP", _serve_arguments, "commands:serve"),
+    "plugins": (
+        "list transports, stores and renderers",
+        _json_only("one JSON object per line"),
+        "commands:plugins",
+    ),
+    "login": ("check a token and save it in a profile", _login_arguments, "account:login"),
+    "version": (
+        "show client, qibo and server versions",
+        _json_only("the versions"),
+        "commands:version",
+    ),
+}
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` (skipping global options and their values)."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "--":
+            return None
+        elif token in _VALUE_OPTIONS:
+            skip = True
+        elif not token.startswith("-"):
+            return token
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The argument parser; a command's own arguments are built only when it is chosen."""
+    common = _global_options()
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Send Qibo circuits to a Qibo server, follow the jobs, get the results.",
+        epilog="Exit status: 0 done, 1 job failed or server refused, 2 usage error. "
+        "'qibo-client COMMAND --help' shows a command's options.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = _command_word(argv)
+    for name, (summary, add_arguments, handler) in COMMANDS.items():
+        sub = commands.add_parser(
+            name, help=summary, description=summary[0].upper() + summary[1:] + ".", parents=[common]
+        )
+        sub.set_defaults(handler=handler)
+        if name == chosen:
+            add_arguments(sub)
+    return parser
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _handler(spec: str) -> Callable[[argparse.Namespace], int]:
+    module, _, function = spec.partition(":")
+    return getattr(importlib.import_module(f"qibo_client.cli.{module}"), function)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command; errors become one line on stderr and an exit status."""
+    debug = getattr(args, "debug", False)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return _handler(args.handler)(args)
+    except KeyboardInterrupt:
+        pid = getattr(args, "pending_pid", None)
+        resume = f"; job {pid} is still on the server: qibo-client result {pid}" if pid else ""
+        print(f"\n{PROG}: interrupted{resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        code, message = describe(error)
+        if debug:
+            traceback.print_exception(error, file=sys.stderr)
+            message = message.replace(" (run again with --debug to see the traceback)", "")
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``qibo-client``; returns the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(arguments)
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as stop:  # --help, or a usage error argparse already printed
+        code = stop.code
+        return code if isinstance(code, int) else (EXIT_USAGE if code else 0)
+    return run_command(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,349 @@
+"""The local Qibo server's HTTP face: the protocol's routes over a :class:`QiboServer`.
+
+``create_app(server)`` answers exactly the paths, statuses and bodies of
+``docs/protocol.md``, announces the extensions in ``X-Qibo-Extensions`` on
+every answer, and runs the core (which blocks) in worker threads. The app
+neither starts nor closes the core: whoever built the core does (``serve``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable, Iterator
+from typing import IO, Annotated, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qibo_client import __version__
+from qibo_client.server import schemas
+from qibo_client.server.core import EXTENSIONS, QiboServer
+from qibo_client.server.errors import JobRefused, ServerError
+
+log = logging.getLogger("qibo_client.server.http")
+
+T = TypeVar("T")
+
+#: The largest request body accepted, unless ``create_app`` is told otherwise.
+DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
+EXTENSIONS_HEADER = "X-Qibo-Extensions"
+#: Threads reserved for held long-poll requests, apart from the pool every other call uses.
+LONG_POLL_THREADS = 256
+DOWNLOAD_CHUNK = 1024 * 1024
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": schemas.Detail, "description": "no x-api-token header"},
+    403: {"model": schemas.Detail, "description": "a token this server does not know"},
+    413: {"model": schemas.Detail, "description": "the request body is too large"},
+    422: {"model": schemas.ValidationDetail, "description": "a malformed request"},
+    500: {"model": schemas.Detail, "description": "the server failed"},
+}
+_JOB_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    404: {"model": schemas.Detail, "description": "no such job of the caller's"},
+}
+
+
+_api_token = APIKeyHeader(
+    name="x-api-token",
+    auto_error=False,
+    description="The user's API token, as given by the server's operator.",
+)
+
+
+def _caller_token(value: Annotated[str | None, Depends(_api_token)]) -> str:
+    """The caller's token; empty when missing (the core answers 401 then)."""
+    return value or ""
+
+
+Token = Annotated[str, Depends(_caller_token)]
+
+
+class _BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            413, f"the request body is larger than this server accepts ({limit} bytes)"
+        )
+
+
+class ProtocolMiddleware:
+    """Adds ``X-Qibo-Extensions`` to every answer, bounds request bodies, hides crashes.
+
+    A body over ``max_body`` bytes (by its ``Content-Length`` or by the bytes
+    actually received) answers 413; an unexpected exception is logged (method
+    and path only) and answers 500 ``{"detail": "internal error"}``.
+    """
+
+    def __init__(self, app: ASGIApp, *, extensions: str, max_body: int) -> None:
+        self.app = app
+        self.extensions = extensions
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        received = 0
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                MutableHeaders(scope=message).append(EXTENSIONS_HEADER, self.extensions)
+            await send(message)
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _BodyTooLarge(self.max_body)
+            return message
+
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await _send_json(scope, send_with_header, 413, _BodyTooLarge(self.max_body).detail)
+            return
+        try:
+            await self.app(scope, bounded_receive, send_with_header)
+        except _BodyTooLarge as error:
+            if not started:
+                await _send_json(scope, send_with_header, 413, error.detail)
+        except Exception:
+            if started:
+                raise
+            log.exception("internal error answering %s %s", scope["method"], scope["path"])
+            await _send_json(scope, send_with_header, 500, "internal error")
+
+
+async def _send_json(scope: Scope, send: Send, status: int, detail: str) -> None:
+    response = JSONResponse({"detail": detail}, status_code=status)
+    await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:  # pragma: no cover - a JSONResponse never reads the request
+    return {"type": "http.disconnect"}
+
+
+def _describe_validation(errors: list[dict[str, Any]]) -> str:
+    """One sentence naming what is wrong with the request, for ``detail``."""
+    parts = []
+    for error in errors:
+        where, *rest = (str(part) for part in error.get("loc", ("request",)))
+        if error.get("type") == "json_invalid":
+            reason = error.get("ctx", {}).get("error", "")
+            parts.append(f"the request body is not valid JSON ({reason})")
+        elif where == "body" and not rest:
+            parts.append(
+                "the request body must be a JSON object (circuit, nshots, device, project, "
+                "verbatim) sent with Content-Type: application/json"
+            )
+        else:
+            kind = {"body": "field", "query": "query parameter"}.get(where, where)
+            name = ".".join(rest) or where
+            parts.append(f"{kind} {name!r}: {error.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(dict.fromkeys(parts))
+
+
+def _error_entries(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The validation errors without the input echoed back (it may be large)."""
+    return [
+        {
+            "loc": [str(part) for part in e.get("loc", ())],
+            "msg": e.get("msg"),
+            "type": e.get("type"),
+        }
+        for e in errors
+    ]
+
+
+def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(DOWNLOAD_CHUNK):
+            yield chunk
+
+
+def create_app(
+    server: QiboServer, *, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+) -> FastAPI:
+    """A FastAPI app serving the Qibo protocol from ``server`` (started and closed elsewhere)."""
+    app = FastAPI(
+        title="Qibo server (qibo-client)",
+        version=__version__,
+        summary="Runs Qibo circuits on qibo's simulators; speaks the Qibo cloud's protocol.",
+        description="Extensions: long-poll, idempotency (see docs/protocol.md).",
+        redoc_url=None,
+    )
+    app.add_middleware(
+        ProtocolMiddleware, extensions=", ".join(EXTENSIONS), max_body=max_request_bytes
+    )
+    limiter: list[anyio.CapacityLimiter] = []
+
+    async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await run_in_threadpool(function, *args, **kwargs)
+
+    async def hold(function: Callable[[], T]) -> T:
+        """Run a long-poll in its own pool; abandoned (not awaited) if the request is cancelled."""
+        if not limiter:
+            limiter.append(anyio.CapacityLimiter(LONG_POLL_THREADS))
+        return await anyio.to_thread.run_sync(function, limiter=limiter[0], abandon_on_cancel=True)
+
+    @app.exception_handler(ServerError)
+    async def _server_error(request: Request, error: ServerError) -> JSONResponse:
+        return JSONResponse({"detail": error.detail}, status_code=error.status)
+
+    @app.exception_handler(JobRefused)
+    async def _refused(request: Request, error: JobRefused) -> JSONResponse:
+        return JSONResponse({"detail": error.detail}, status_code=200)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = list(error.errors())
+        body = {"detail": _describe_validation(errors), "errors": _error_entries(errors)}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
+        detail = error.detail
+        if error.status_code == 404 and detail == "Not Found":
+            detail = f"not found: {request.url.path} is not a path of the Qibo protocol"
+        elif error.status_code == 405:
+            detail = f"method {request.method} is not allowed on {request.url.path}"
+        return JSONResponse(
+            {"detail": detail}, status_code=error.status_code, headers=error.headers
+        )
+
+    @app.get("/api/qibo_version/", response_model=schemas.ServerVersion, tags=["server"])
+    async def qibo_version() -> JSONResponse:
+        """The server's qibo version and the oldest client qibo it accepts."""
+        return JSONResponse(await call(server.version))
+
+    @app.post(
+        "/api/jobs/",
+        response_model=schemas.Submitted | schemas.Detail,
+        responses=_ERRORS,
+        tags=["jobs"],
+    )
+    async def submit_job(
+        submission: schemas.JobSubmission,
+        token: Token,
+        idempotency_key: Annotated[
+            str | None,
+            Header(description="extension idempotency: a repeated key answers the same pid"),
+        ] = None,
+    ) -> JSONResponse:
+        """Queue a job: ``{"pid"}``; ``{"detail"}`` without a pid when the server refuses it."""
+        body = submission.model_dump()
+        return JSONResponse(await call(server.submit, token, body, idempotency_key))
+
+    @app.get("/api/jobs/", response_model=list[schemas.Job], responses=_ERRORS, tags=["jobs"])
+    async def list_jobs(token: Token) -> JSONResponse:
+        """The caller's jobs, oldest first."""
+        return JSONResponse(await call(server.list_jobs, token))
+
+    # Declared before /api/jobs/{pid}/ so that "bulk_delete" is never read as a pid.
+    @app.delete(
+        "/api/jobs/bulk_delete/",
+        response_model=schemas.BulkDeleted,
+        responses=_ERRORS,
+        tags=["jobs"],
+    )
+    async def bulk_delete(token: Token) -> JSONResponse:
+        """Delete every job of the caller."""
+        return JSONResponse(await call(server.bulk_delete, token))
+
+    @app.get("/api/jobs/{pid}/", response_model=schemas.Job, responses=_JOB_ERRORS, tags=["jobs"])
+    async def get_job(
+        pid: str,
+        token: Token,
+        wait: Annotated[
+            float,
+            Query(ge=0, allow_inf_nan=False, description="extension long-poll: hold up to this"),
+        ] = 0.0,
+        status: Annotated[
+            str | None, Query(description="extension long-poll: the status the caller knows")
+        ] = None,
+    ) -> JSONResponse:
+        """One job; with ``wait``, answered once its status differs from ``status``."""
+        if wait > 0:
+            job = await hold(
+                functools.partial(server.get_job, token, pid, wait=wait, known_status=status)
+            )
+        else:
+            job = await call(server.get_job, token, pid)
+        return JSONResponse(job)
+
+    @app.get(
+        "/api/jobs/{pid}/download/",
+        response_class=StreamingResponse,
+        responses={
+            **_JOB_ERRORS,
+            200: {
+                "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}},
+                "description": "the result archive (.tar.gz)",
+            },
+        },
+        tags=["jobs"],
+    )
+    async def download(pid: str, token: Token) -> StreamingResponse:
+        """The finished job's archive: ``results.npy`` after success, its logs after an error."""
+        handle, size = await call(_open_archive, server, token, pid)
+        return StreamingResponse(
+            _read_chunks(handle),
+            media_type="application/gzip",
+            headers={
+                "Content-Length": str(size),
+                "Content-Disposition": f'attachment; filename="{pid}.tar.gz"',
+            },
+        )
+
+    @app.delete(
+        "/api/jobs/{pid}/", response_model=schemas.Deleted, responses=_JOB_ERRORS, tags=["jobs"]
+    )
+    async def delete_job(pid: str, token: Token) -> JSONResponse:
+        """Delete one of the caller's jobs."""
+        return JSONResponse(await call(server.delete_job, token, pid))
+
+    @app.get(
+        "/api/disk_quota/",
+        response_model=list[schemas.DiskQuota],
+        responses=_ERRORS,
+        tags=["quotas"],
+    )
+    async def disk_quota(token: Token) -> JSONResponse:
+        """The caller's disk quota (a list of one object)."""
+        return JSONResponse(await call(server.disk_quota, token))
+
+    @app.get(
+        "/api/projectquotas/",
+        response_model=list[schemas.ProjectQuota],
+        responses=_ERRORS,
+        tags=["quotas"],
+    )
+    async def project_quotas(token: Token) -> JSONResponse:
+        """The caller's quota on every device."""
+        return JSONResponse(await call(server.project_quotas, token))
+
+    return app
+
+
+def _open_archive(server: QiboServer, token: str, pid: str) -> tuple[IO[bytes], int]:
+    """The open archive and its size; opened at once so a delete cannot pull it away mid-way."""
+    path = server.result_archive(token, pid)
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise ServerError(404, f"job {pid} not found") from None
+    return handle, os.fstat(handle.fileno()).st_size

@@ -1,0 +1,136 @@
+"""The protocol's JSON objects as pydantic models, for the HTTP face's OpenAPI document.
+
+They describe what :mod:`qibo_client.server.core` sends (``docs/protocol.md``);
+the HTTP face returns the core's dicts as they are and uses these models to
+check requests and to document answers. Extra fields are allowed everywhere:
+the protocol lets a server add fields and a client must ignore them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["queueing", "pending", "running", "postprocessing", "success", "error"]
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ServerVersion(_Open):
+    """``GET /api/qibo_version/``."""
+
+    server_qibo_version: str
+    minimum_client_qibo_version: str
+
+
+class JobSubmission(_Open):
+    """``POST /api/jobs/``: what to run, where, and how many shots."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    circuit: dict[str, Any] = Field(description="circuit.raw of a qibo Circuit")
+    device: str = Field(min_length=1, pattern=r"\S", description="the device's name")
+    project: str = Field("personal", min_length=1, pattern=r"\S")
+    nshots: int | None = Field(None, description="number of shots; null for none")
+    verbatim: bool = False
+
+
+class Submitted(_Open):
+    """The job was queued under ``pid``."""
+
+    pid: str
+
+
+class Detail(BaseModel):
+    """A human message: an error, a refusal to queue a job, or a confirmation."""
+
+    detail: str
+
+
+class ValidationDetail(Detail):
+    """A malformed request: ``detail`` says what is wrong, ``errors`` where."""
+
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class UserRef(_Open):
+    email: str
+
+
+class Partition(_Open):
+    """A device."""
+
+    name: str
+    max_num_qubits: int
+    hardware_type: Literal["simulator", "hardware"]
+    description: str
+    status: Literal["available", "unavailable"]
+
+
+class ProjectQuota(_Open):
+    """What a user has left on one device for one project, and the maxima."""
+
+    project: str
+    partition: Partition
+    seconds_left: float
+    shots_left: float
+    jobs_left: float
+    max_num_shots: float
+    max_walltime_seconds: float
+    seconds_max: float
+    shots_max: float
+    jobs_max: float
+    prealloc_seconds: float
+    prealloc_shots: float
+    prealloc_jobs: float
+
+
+class DiskQuota(_Open):
+    user: UserRef
+    kbs_left: float
+    kbs_max: float
+
+
+class Job(_Open):
+    """A job object; the queue fields are null unless the job waits in the queue."""
+
+    pid: str
+    user: UserRef
+    projectquota: ProjectQuota
+    circuit: dict[str, Any] | str
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    transpiled_circuit: str | None = None
+    num_qubits: int | None = None
+    result_path: str | None = None
+    frequencies: dict[str, int] | None = None
+    nshots: int | None = None
+    stdout: str | None = None
+    stderr: str | None = None
+    qibo_version: str | None = None
+    qibolab_version: str | None = None
+    verbatim: bool | None = None
+    runtime: float | None = None
+    queue_position: int | None = None
+    job_queue_position: int | None = None
+    etd_seconds: float | None = None
+    seconds_to_job_start: float | None = None
+    queue_last_update: datetime | None = None
+
+
+class Deleted(_Open):
+    """``DELETE /api/jobs/<pid>/``."""
+
+    detail: str
+    pid: str
+
+
+class BulkDeleted(_Open):
+    """``DELETE /api/jobs/bulk_delete/``: the pids deleted."""
+
+    deleted: list[str]

@@ -80,12 +80,25 @@ def test_device_url_and_token_come_from_the_environment(monkeypatch: pytest.Monk
     )
     assert MetaBackend.load(platform="other").platform == "other"
     assert MetaBackend.load(device="third", project="lab").project == "lab"
+    assert MetaBackend.load(url="https://given.example", token="t").url == "https://given.example"
 
 
-def test_local_url_needs_no_token_but_a_remote_one_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert QiboClientBackend().url == "local://"
-    assert QiboClientBackend()._token == ""  # the local server's default user
-    with pytest.raises(ValueError, match="QIBO_CLIENT_TOKEN"):
+def test_a_saved_profile_is_used_like_the_command_line_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from qibo_client.config import save_profile
+
+    save_profile("lab", "https://lab.example", "profile-token")
+    monkeypatch.setenv("QIBO_CLIENT_PROFILE", "lab")
+    backend = QiboClientBackend()
+    assert (backend.url, backend._token) == ("https://lab.example", "profile-token")
+    assert "profile-token" not in repr(backend)
+
+
+def test_local_url_needs_no_token_but_a_remote_one_does() -> None:
+    backend = QiboClientBackend()
+    assert (backend.url, backend._token) == ("local://", "")  # the local server's default user
+    with pytest.raises(ValueError, match=r"QIBO_CLIENT_TOKEN.*qibo-client login"):
         QiboClientBackend(url="https://qibo.example")
 
 

@@ -8,10 +8,11 @@ to (``-`` becomes ``_``) and calling that module's ``MetaBackend.load``::
     result = circuit(nshots=100)                      # runs on the server
 
 Keyword arguments of :func:`qibo.set_backend` reach :meth:`MetaBackend.load`:
-``url``, ``token``, ``device`` (or ``platform``), ``project``, ``verbose``,
-``timeout``. Without them the environment decides: ``QIBO_CLIENT_URL``
-(default ``local://``), ``QIBO_CLIENT_TOKEN``, ``QIBO_CLIENT_DEVICE`` (default
-``numpy``).
+``url``, ``token``, ``profile``, ``device`` (or ``platform``), ``project``,
+``verbose``, ``timeout``. The server and token are otherwise found as the
+``qibo-client`` command finds them (``QIBO_CLIENT_URL``, ``QIBO_CLIENT_TOKEN``,
+then the saved profile), defaulting to ``local://``; the device comes from
+``QIBO_CLIENT_DEVICE``, default ``numpy``.
 
 Importing this package does not import qibo: the backend class is loaded
 when first asked for.

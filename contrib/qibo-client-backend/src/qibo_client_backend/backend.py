@@ -5,30 +5,35 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from qibo.backends import NumpyBackend
 from qibo_client import Client
 
-URL_ENV = "QIBO_CLIENT_URL"
-TOKEN_ENV = "QIBO_CLIENT_TOKEN"
 DEVICE_ENV = "QIBO_CLIENT_DEVICE"
+#: Where circuits go when no URL is given, set or saved: the embedded server, temporary.
 DEFAULT_URL = "local://"
 DEFAULT_DEVICE = "numpy"
-#: For local:// an empty token means the embedded server's default user.
-LOCAL_TOKEN = ""
 
 
-def _resolve_token(url: str, token: str | None) -> str:
-    token = token or os.environ.get(TOKEN_ENV)
-    if token:
-        return token
-    if urlsplit(url).scheme.lower() == "local":
-        return LOCAL_TOKEN
-    raise ValueError(
-        f"no token for {url}: pass qibo.set_backend('qibo-client-backend', token=...) "
-        f"or set {TOKEN_ENV}"
-    )
+def resolve_server(url: str | None, token: str | None, profile: str | None) -> tuple[str, str]:
+    """The URL and token to use, looked up as the ``qibo-client`` command does.
+
+    The given values, then ``QIBO_CLIENT_URL``/``QIBO_CLIENT_TOKEN``, then the
+    saved profile (``profile``, else ``QIBO_CLIENT_PROFILE``, else ``default``);
+    with no URL anywhere, :data:`DEFAULT_URL`. Only ``local://`` needs no token.
+    """
+    from qibo_client.config import TOKEN_ENV, resolve_credentials
+
+    found = resolve_credentials(token=token, url=url, profile=profile)
+    if found.embedded:
+        return DEFAULT_URL, found.token
+    if not found.token and found.token_required:
+        raise ValueError(
+            f"no token for {found.url} (from {found.url_source}): pass "
+            f"qibo.set_backend('qibo-client-backend', token=...), set {TOKEN_ENV}, "
+            f"or save one with 'qibo-client login --url {found.url}'"
+        )
+    return found.url, found.token
 
 
 class QiboClientBackend(NumpyBackend):
@@ -49,11 +54,14 @@ class QiboClientBackend(NumpyBackend):
         verbose: bool = True,
         timeout: float | None = None,
         verbatim: bool = False,
+        profile: str | None = None,
         client: Client | None = None,
     ) -> None:
         super().__init__()
-        self.url = url or os.environ.get(URL_ENV) or DEFAULT_URL
-        self._token = None if client is not None else _resolve_token(self.url, token)
+        if client is not None:
+            self.url, self._token = client.base_url, ""
+        else:
+            self.url, self._token = resolve_server(url, token, profile)
         self.name = "qibo-client-backend"
         #: The server device the circuits run on (qibo shows it as the platform).
         self.platform = device or os.environ.get(DEVICE_ENV) or DEFAULT_DEVICE
@@ -68,7 +76,7 @@ class QiboClientBackend(NumpyBackend):
     def client(self) -> Client:
         """The client jobs are sent with, made on first use (``local://`` starts a server)."""
         if self._client is None:
-            self._client = Client(self._token or LOCAL_TOKEN, self.url)
+            self._client = Client(self._token, self.url)
         return self._client
 
     def close(self) -> None:

@@ -1,0 +1,347 @@
+"""``qibo-client serve``: run the local Qibo server over HTTP.
+
+:func:`add_serve_arguments` and :func:`run_serve` are shared by the
+``qibo-client`` command and ``python -m qibo_client.server``. This module
+imports nothing heavy; FastAPI and uvicorn (the ``server`` extra) are
+imported only when the server runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import copy
+import os
+import secrets
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from qibo_client.server.config import ServerConfig
+
+PROG = "qibo-client serve"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
+TOKEN_FILE = "token"
+#: Seconds held requests (long-polls) get to finish once a stop is asked for.
+GRACEFUL_SECONDS = 3
+_EXTRA_HINT = "pip install 'qibo-client[server]'"
+
+
+def default_data_dir() -> Path:
+    """``<user data dir>/qibo-client/server``, e.g. ``~/.local/share/qibo-client/server``."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("qibo-client")) / "server"
+
+
+def _user(text: str) -> tuple[str, str | None]:
+    """``TOKEN`` or ``TOKEN=EMAIL`` (an email has an ``@``); the message never shows the token."""
+    token, sep, email = text.rpartition("=")
+    if not (sep and token and "@" in email):
+        token, email = text, ""
+    if not token or any(ch.isspace() or not ch.isprintable() for ch in token):
+        raise argparse.ArgumentTypeError(
+            "a token must be a non-empty string without spaces or control characters "
+            "(form: TOKEN or TOKEN=EMAIL)"
+        )
+    return token, email or None
+
+
+def _device(text: str) -> tuple[str, int | None]:
+    """``NAME`` or ``NAME:MAX_QUBITS``."""
+    name, sep, qubits = text.partition(":")
+    if not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: give a device name, e.g. numpy or numpy:20")
+    if not sep:
+        return name.strip(), None
+    if not qubits.isdigit() or int(qubits) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the maximum number of qubits after ':' must be a whole number >= 1"
+        )
+    return name.strip(), int(qubits)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0: any free port), got {value}")
+    return value
+
+
+def _drop_inherited_option(parser: argparse.ArgumentParser, option: str) -> None:
+    """Forget an option a parent parser gave ``parser`` (``qibo-client``'s own ``--token``).
+
+    Only this parser forgets it: the action object, shared with the parent, is untouched.
+    """
+    action = parser._option_string_actions.pop(option, None)
+    if action is None:
+        return
+    for other in action.option_strings:
+        parser._option_string_actions.pop(other, None)
+    for group in (*parser._action_groups, *parser._mutually_exclusive_groups):
+        if action in group._group_actions:
+            group._group_actions.remove(action)
+    if action in parser._actions:  # shared by the parser and its groups
+        parser._actions.remove(action)
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``serve`` options to ``parser``."""
+    _drop_inherited_option(parser, "--token")
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default: {DEFAULT_HOST}, this machine only)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"port to listen on; 0 picks a free one (default: {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder for jobs, results and the token (default: the user data folder, "
+        "e.g. ~/.local/share/qibo-client/server)",
+    )
+    parser.add_argument(
+        "--token",
+        dest="token",
+        action="append",
+        type=_user,
+        metavar="TOKEN[=EMAIL]",
+        help="a user's API token, with its email; repeat for more users. Without any, the "
+        "token stored in DIR/token is used, or a new one is made, printed once and stored",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="worker processes running circuits in parallel (default: 1)",
+    )
+    parser.add_argument(
+        "--device",
+        dest="devices",
+        action="append",
+        type=_device,
+        metavar="NAME[:MAX_QUBITS]",
+        help="a device to offer (numpy, qibojit), optionally with its maximum number of "
+        "qubits; repeat for more (default: every simulator installed)",
+    )
+    parser.add_argument(
+        "--max-request-bytes",
+        type=_positive,
+        default=DEFAULT_MAX_REQUEST_BYTES,
+        metavar="N",
+        help=f"largest request body accepted (default: {DEFAULT_MAX_REQUEST_BYTES})",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="server log level (default: info); logs show paths, never tokens",
+    )
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _load_config(data_dir: Path, devices: list[tuple[str, int | None]] | None) -> ServerConfig:
+    """``server.toml`` with the ``--device`` flags applied; only the named devices, if any."""
+    from qibo_client.server.config import ServerConfig
+
+    if not devices:
+        return ServerConfig.load(data_dir)
+    wanted = {
+        name: ({"max_num_qubits": qubits} if qubits is not None else {}) for name, qubits in devices
+    }
+    config = ServerConfig.load(data_dir, {"devices": wanted})
+    missing = [name for name in wanted if config.device(name) is None]
+    if missing:
+        raise ValueError(
+            f"device(s) {', '.join(missing)}: the qibo backend is not installed here "
+            f"(e.g. pip install {missing[0]})"
+        )
+    config.devices = [d for d in config.devices if d.name in wanted]
+    return config
+
+
+def _stored_token(data_dir: Path) -> tuple[str, bool]:
+    """The token in ``DIR/token``, or a new one written there (mode 0600); True if new."""
+    path = data_dir / TOKEN_FILE
+    with contextlib.suppress(FileNotFoundError):
+        token = path.read_text(encoding="utf-8").strip()
+        if token:
+            return token, False
+    token = secrets.token_urlsafe(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token, True
+
+
+def _users(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str | None]]:
+    given = getattr(args, "token", None)
+    if isinstance(given, str):  # qibo-client's own --token, given before the command word
+        given = [_user(given)]
+    if given:
+        return list(given)
+    token, new = _stored_token(data_dir)
+    where = data_dir / TOKEN_FILE
+    if new:
+        print(
+            f"No --token given, so this server made one for its user:\n\n    {token}\n\n"
+            f"It is stored in {where} (readable only by you) and will not be shown again; "
+            "clients send it in the x-api-token header.",
+            flush=True,
+        )
+    else:
+        print(f"Using the API token stored in {where}.", flush=True)
+    return [(token, None)]
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    if os.name != "nt":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus the server's own logger; the access log shows no headers."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["qibo_client"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: Callable[[int], None]) -> Iterator[None]:
+    """Route SIGINT/SIGTERM to ``stop`` for the whole run (uvicorn's own handlers nest inside)."""
+    signals = [signal.SIGINT, signal.SIGTERM]
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+async def _serve(server: uvicorn.Server, sock: socket.socket, on_ready: Callable[[], None]) -> None:
+    task = asyncio.ensure_future(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.05)
+    if server.started:
+        on_ready()
+    await task
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run the server until SIGINT/SIGTERM; the exit status (2: bad flags or no ``server`` extra)."""
+    if getattr(args, "serve_import_error", None):
+        return _fail(f"{args.serve_import_error}; {_EXTRA_HINT}", 2)
+    try:
+        import uvicorn
+
+        from qibo_client.server.app import create_app
+    except ImportError as error:
+        return _fail(f"serving over HTTP needs the 'server' extra ({error}): {_EXTRA_HINT}", 2)
+    from qibo_client.server.core import QiboServer
+
+    data_dir = Path(args.data_dir or default_data_dir()).expanduser().resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        config = _load_config(data_dir, args.devices)
+        users = _users(args, data_dir)
+    except ValueError as error:
+        return _fail(str(error), 2)
+    except OSError as error:
+        return _fail(f"cannot use the data folder {data_dir}: {error}", 1)
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as error:
+        return _fail(
+            f"cannot listen on {args.host}:{args.port} ({error.strerror or error}); "
+            "is another server using it? Choose another --port (0 picks a free one)",
+            1,
+        )
+    host, port = sock.getsockname()[:2]
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    core = QiboServer(data_dir, config=config, workers=args.workers)
+    uv_server: uvicorn.Server | None = None
+    stopping: list[int] = []
+
+    def stop(signum: int) -> None:
+        stopping.append(signum)
+        if uv_server is not None:
+            uv_server.should_exit = True
+
+    def ready() -> None:
+        print(f"Serving the Qibo protocol on {url} (data: {data_dir})", flush=True)
+
+    with _stop_on_signals(stop), contextlib.closing(sock):
+        try:
+            for token, email in users:
+                core.add_user(token, email)
+            core.start()
+            app = create_app(core, max_request_bytes=args.max_request_bytes)
+            uv_server = uvicorn.Server(
+                uvicorn.Config(
+                    app,
+                    log_config=_log_config(args.log_level),
+                    log_level=args.log_level,
+                    timeout_graceful_shutdown=GRACEFUL_SECONDS,
+                    lifespan="off",
+                    ws="none",
+                )
+            )
+            if not stopping:
+                asyncio.run(_serve(uv_server, sock, ready))
+        finally:
+            core.close()
+    return 0

@@ -526,3 +526,86 @@ def test_the_console_script_is_installed():
     )
     assert done.returncode == 0
     assert {"http", "local"} <= {json.loads(line)["name"] for line in done.stdout.splitlines()}
+
+
+# -- against `qibo-client serve` over HTTP ------------------------------------------------
+
+SERVE_TOKEN = "serve-token-123"
+
+
+@pytest.fixture(scope="module")
+def http_url(tmp_path_factory):
+    """``qibo-client serve`` in a subprocess on a free loopback port; stopped after the module."""
+    if importlib.util.find_spec("qibo_client.server.cli") is None:
+        pytest.skip("qibo_client.server.cli (another helper's work) is not in the tree")
+    for needed in ("fastapi", "uvicorn"):
+        if importlib.util.find_spec(needed) is None:
+            pytest.skip(f"serving over HTTP needs {needed} (the 'server' extra)")
+    import queue
+    import threading
+
+    folder = tmp_path_factory.mktemp("http-server")
+    command = [sys.executable, "-m", "qibo_client.cli.main", "serve", "--port", "0"]
+    command += ["--data-dir", str(folder), "--token", f"{SERVE_TOKEN}=ada@lab.org"]
+    with (folder / "stderr.log").open("w") as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        address = None
+        while address is None:
+            line = lines.get(timeout=90)
+            if line.startswith("Serving the Qibo protocol on "):
+                address = line.split(" on ", 1)[1].split()[0]
+        yield address
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow
+def test_run_and_jobs_over_http_with_a_token(capsys, http_url, tmp_path):
+    done = cli(
+        capsys,
+        "run",
+        bell_script(tmp_path),
+        "--url",
+        http_url,
+        "--token",
+        SERVE_TOKEN,
+        "--nshots",
+        50,
+        "--json",
+    )
+    assert done.code == 0, done.err
+    assert sum(done.json()["frequencies"].values()) == 50
+    listed = cli(capsys, "jobs", "--url", http_url, "--token", SERVE_TOKEN, "--json")
+    assert done.json()["pid"] in {line["pid"] for line in listed.json_lines()}
+    assert SERVE_TOKEN not in done.err + listed.err
+
+
+@pytest.mark.slow
+def test_a_bad_token_against_qibo_client_serve_exits_1(capsys, http_url):
+    done = cli(capsys, "quota", "--url", http_url, "--token", "not-the-token")
+    assert done.code == 1 and ("[401 Error]" in done.err or "[403 Error]" in done.err)
+    assert "qibo-client login" in done.err
+    assert "not-the-token" not in done.err
+
+
+@pytest.mark.slow
+def test_login_against_qibo_client_serve_then_use_the_profile(capsys, http_url):
+    done = cli(capsys, "login", "--url", http_url, "--token", SERVE_TOKEN, "--profile", "served")
+    assert done.code == 0, done.err
+    assert "ada@lab.org" in done.out and SERVE_TOKEN not in done.out
+    version = cli(capsys, "version", "--profile", "served", "--json").json()
+    assert version["server"]["qibo_version"] == importlib.metadata.version("qibo")

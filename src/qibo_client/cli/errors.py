@@ -47,7 +47,7 @@ def describe(error: BaseException) -> tuple[int, str]:
     if isinstance(error, QiboApiError):
         hint = ""
         if error.status in (401, 403):
-            hint = "; check the token (--token, $QIBO_CLIENT_TOKEN or 'qibo-client login')"
+            hint = "; give the right token with --token, $QIBO_CLIENT_TOKEN or 'qibo-client login'"
         elif error.status == 0:
             hint = "; check the URL and that the server is running"
         return EXIT_FAILED, error.summary() + hint

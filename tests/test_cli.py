@@ -609,3 +609,51 @@ def test_login_against_qibo_client_serve_then_use_the_profile(capsys, http_url):
     assert "ada@lab.org" in done.out and SERVE_TOKEN not in done.out
     version = cli(capsys, "version", "--profile", "served", "--json").json()
     assert version["server"]["qibo_version"] == importlib.metadata.version("qibo")
+
+
+def test_the_rich_renderer_can_be_chosen(capsys, url, tmp_path):
+    done = cli(capsys, "run", bell_script(tmp_path), "--url", url, "--ui", "rich", "--nshots", 8)
+    assert done.code == 0, done.err
+    assert "OUTCOME" in done.out and "SUCCESS" in done.out  # the table, and Rich's banner
+
+
+def test_json_output_has_no_progress_display_mixed_in(capsys, url, tmp_path):
+    done = cli(capsys, "run", bell_script(tmp_path), "--url", url, "--ui", "rich", "--json")
+    assert done.code == 0
+    assert done.json()["kind"] == "frequencies"  # stdout is exactly one JSON object
+
+
+# -- error messages -----------------------------------------------------------------------
+
+
+def test_each_error_type_gets_its_exit_status_and_one_line():
+    from qibo_client.cli.errors import describe
+    from qibo_client.exceptions import (
+        ConfigurationError,
+        JobPostServerError,
+        JobTimeoutError,
+        MalformedResponseError,
+        QiboApiError,
+        SubmissionOutcomeUnknownError,
+    )
+
+    cases = [
+        (ConfigurationError("bad url"), 2, "bad url"),
+        (FileNotFoundError(2, "No such file or directory", "x.py"), 2, "x.py: no such file"),
+        (JobPostServerError("quota exceeded"), 1, "the server refused the job: quota exceeded"),
+        (QiboApiError(0, "GET", "http://h/api/jobs/", "refused"), 1, "server is running"),
+        (MalformedResponseError("no pid"), 1, "does not follow the protocol: no pid"),
+        (JobTimeoutError("p-1", 2.5, "queueing"), 1, "within 2.5 s (last status: queueing)"),
+        (
+            SubmissionOutcomeUnknownError(
+                method="POST", url="http://h/api/jobs/", message="cut", idempotency_key="k"
+            ),
+            1,
+            "may or may not be queued",
+        ),
+        (RuntimeError("qibo too old"), 1, "RuntimeError: qibo too old (run again with --debug"),
+    ]
+    for error, code, text in cases:
+        got_code, message = describe(error)
+        assert got_code == code and text in message and "\n" not in message
+    assert "qibo-client result p-1" in describe(JobTimeoutError("p-1", 1, None))[1]

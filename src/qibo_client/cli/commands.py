@@ -69,7 +69,8 @@ def result(args: argparse.Namespace) -> int:
 
 
 def _print_result(job: QiboJob, args: argparse.Namespace) -> int:
-    value = job.result(verbose=True, timeout=args.timeout)
+    # With --json, stdout is for the JSON alone: no progress display (Rich draws on stdout).
+    value = job.result(verbose=not args.json, timeout=args.timeout)
     folder = str(job.results_folder) if job.results_folder else None
     if value is None:
         if job.info is not None and job.info.job_status is QiboJobStatus.ERROR:

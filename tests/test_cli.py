@@ -657,3 +657,15 @@ def test_each_error_type_gets_its_exit_status_and_one_line():
         got_code, message = describe(error)
         assert got_code == code and text in message and "\n" not in message
     assert "qibo-client result p-1" in describe(JobTimeoutError("p-1", 1, None))[1]
+
+
+def test_a_profiles_file_others_can_read_gives_one_warning_line(capsys, url):
+    from qibo_client.config import profiles_path, save_profile
+
+    save_profile("default", url, "")
+    profiles_path().chmod(0o644)
+    done = cli(capsys, "jobs", "--json")
+    assert done.code == 0, done.err
+    warning = [line for line in done.err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and warning[0].startswith("qibo-client: warning: ")
+    assert "chmod 600" in warning[0]

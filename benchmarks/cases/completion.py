@@ -1,0 +1,125 @@
+"""Case 3, completion latency: from the server marking a job done to ``result()`` returning.
+
+Both clients wait on the same job at the same time, each in its own process,
+started and ready (imports done) before the job is submitted. The job sleeps
+on the server (``drivers/sleep_runner.py``) rather than burning a core. The
+moment the server marked it done is its ``updated_at``; the moment
+``result()`` returned is read from the same clock by the waiting process.
+Status requests are counted in each waiting process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from datetime import datetime
+from typing import Any
+
+from harness.context import Bench
+from harness.environment import DRIVER, MARK, driver_env, parse_answer
+from harness.report import Row, median, seconds, times
+
+FULL_LAG_JOBS, SMOKE_LAG_JOBS = 7, 1
+LAG_JOB_SECONDS = 2.0
+LONG_JOB_SECONDS, SMOKE_LONG_JOB_SECONDS = 60.0, 2.0
+LAG_TARGET = 0.010
+REQUESTS_PER_MINUTE_TARGET = 5.0
+WAITERS = ("published", "ours")
+
+
+def _bell_raw(sleep: float) -> dict[str, Any]:
+    import qibo
+    from qibo import gates
+
+    circuit = qibo.Circuit(2)
+    circuit.add(gates.H(0))
+    circuit.add(gates.CNOT(0, 1))
+    circuit.add(gates.M(0, 1))
+    return {**circuit.raw, "bench_sleep": sleep}
+
+
+def wait_together(bench: Bench, job_seconds: float) -> dict[str, dict[str, Any]]:
+    """Both clients wait on one job of ``job_seconds``; each one's answer, with ``lag``."""
+    args = {"url": bench.server.url, "token": bench.server.token, "wait": 0.5}
+    waiting: dict[str, Any] = {}
+    for which in WAITERS:
+        stderr = tempfile.TemporaryFile(mode="w+", dir=bench.scratch)  # noqa: SIM115 - closed below
+        env = driver_env({"RESULTS_BASE_FOLDER": str(bench.results_dir())})
+        process = subprocess.Popen(
+            [str(bench.python(which)), str(DRIVER), "wait", json.dumps(args)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env,
+        )  # fmt: skip
+        waiting[which] = (process, stderr)
+    for which, (process, stderr) in waiting.items():
+        line = process.stdout.readline()
+        if not line.startswith(MARK):
+            process.kill()
+            stderr.seek(0)
+            raise RuntimeError(f"{which} waiter did not start:\n{line}{stderr.read()[-3000:]}")
+    with bench.client() as client:
+        job = client.run_circuit(_bell_raw(job_seconds), device="numpy", nshots=10)
+        for process, _ in waiting.values():
+            process.stdin.write(job.pid + "\n")
+            process.stdin.close()
+        answers = {}
+        for which, (process, stderr) in waiting.items():
+            out = process.stdout.read()
+            process.wait(timeout=job_seconds + 120)
+            stderr.seek(0)
+            answers[which] = parse_answer(out, stderr.read(), process.returncode, "wait")
+            stderr.close()
+        info = client.get_job(job.pid).info
+        done_at = datetime.fromisoformat(info.updated_at).timestamp()
+        job.delete()
+    for answer in answers.values():
+        if answer.get("type") is None:
+            raise RuntimeError(f"a waiter got no result: {answer}")
+        answer["lag"] = answer["returned_at"] - done_at
+        waited = answer["returned_at"] - answer["started_at"]
+        answer["per_minute"] = answer["status_requests"] / waited * 60.0
+        answer["waited"] = waited
+    return answers
+
+
+def run(bench: Bench) -> list[Row]:
+    lag_jobs = SMOKE_LAG_JOBS if bench.smoke else FULL_LAG_JOBS
+    long_job = SMOKE_LONG_JOB_SECONDS if bench.smoke else LONG_JOB_SECONDS
+    lags: dict[str, list[float]] = {which: [] for which in WAITERS}
+    for _ in range(lag_jobs):
+        for which, answer in wait_together(bench, LAG_JOB_SECONDS).items():
+            lags[which].append(answer["lag"])
+    bench.log(f"  waiting on a {long_job:g} s job")
+    long = wait_together(bench, long_job)
+    lag = {which: median(values) for which, values in lags.items()}
+    for which in WAITERS:
+        bench.note(
+            f"completion {which}: lag ms "
+            + ", ".join(f"{value * 1e3:.1f}" for value in lags[which])
+            + f"; on the {long_job:g} s job: {long[which]['status_requests']} status requests"
+            f" in {long[which]['waited']:.1f} s, lag {long[which]['lag'] * 1e3:.1f} ms,"
+            f" all requests {long[which]['by']}"
+        )
+    rate = {which: long[which]["per_minute"] for which in WAITERS}
+    return [
+        Row(
+            "3. completion",
+            f"lag, done -> result() (median of {lag_jobs})",
+            seconds(lag["published"]),
+            seconds(lag["ours"]),
+            "-",
+            times(lag["published"] / max(lag["ours"], 1e-6)),
+            f"<= {seconds(LAG_TARGET)}",
+            lag["ours"] <= LAG_TARGET,
+        ),
+        Row(
+            "3. completion",
+            f"status requests per minute, {long_job:g} s job",
+            f"{rate['published']:.1f}",
+            f"{rate['ours']:.1f}",
+            f"{long['published']['status_requests']} vs {long['ours']['status_requests']} requests",
+            times(rate["published"] / max(rate["ours"], 1e-6)),
+            f"<= {REQUESTS_PER_MINUTE_TARGET:g}",
+            rate["ours"] <= REQUESTS_PER_MINUTE_TARGET,
+        ),
+    ]

@@ -1,0 +1,83 @@
+"""Case 2, many jobs: 200 small circuits submitted and every result collected.
+
+Three ways: 0.2.4 the published way (a loop of ``run_circuit``, then
+``result()`` each), ours the very same way, and ours with its batch API
+(``run_circuits``, then ``as_completed`` polling the job list once per round).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.context import Bench
+from harness.report import Row, median, times
+
+FULL_JOBS, FULL_REPEATS = 200, 3
+SMOKE_JOBS, SMOKE_REPEATS = 4, 1
+NSHOTS = 100
+#: ``wait`` as published: seconds between status checks (and between job-list rounds).
+WAIT = 0.5
+PUBLISHED_WAY_TARGET = 5.0
+BATCH_TARGET = 20.0
+
+WAYS = (
+    ("published", "published-way", "0.2.4, loop of run_circuit then result()"),
+    ("ours", "published-way", "ours, the same loop"),
+    ("ours", "batch", "ours, run_circuits + as_completed"),
+)
+
+
+def run(bench: Bench) -> list[Row]:
+    count, repeats = (SMOKE_JOBS, SMOKE_REPEATS) if bench.smoke else (FULL_JOBS, FULL_REPEATS)
+    client = bench.client()
+    runs: dict[str, list[dict[str, Any]]] = {way[2]: [] for way in WAYS}
+    for _ in range(repeats):
+        for which, mode, label in WAYS:
+            client.delete_all_jobs()  # every way starts from the same, empty job list
+            args = {
+                "url": bench.server.url,
+                "token": bench.server.token,
+                "n": count,
+                "nshots": NSHOTS,
+                "mode": mode,
+                "wait": WAIT,
+            }
+            answer = bench.drive(which, "many", args)
+            if answer["ok"] != count:
+                raise RuntimeError(f"{label}: {answer['ok']} of {count} results came back whole")
+            runs[label].append(answer)
+    client.delete_all_jobs()
+    client.close()
+
+    rate = {label: count / median([r["seconds"] for r in runs[label]]) for label in runs}
+    published = rate[WAYS[0][2]]
+    rows = [
+        Row(
+            f"2. many jobs ({count})",
+            "throughput, published way",
+            f"{published:.1f} jobs/s",
+            f"{rate[WAYS[1][2]]:.1f} jobs/s",
+            "-",
+            times(rate[WAYS[1][2]] / published),
+            f">= {PUBLISHED_WAY_TARGET:g}x",
+            rate[WAYS[1][2]] / published >= PUBLISHED_WAY_TARGET,
+        ),
+        Row(
+            f"2. many jobs ({count})",
+            "throughput, our batch API",
+            f"{published:.1f} jobs/s",
+            f"{rate[WAYS[2][2]]:.1f} jobs/s",
+            "-",
+            times(rate[WAYS[2][2]] / published),
+            f">= {BATCH_TARGET:g}x",
+            rate[WAYS[2][2]] / published >= BATCH_TARGET,
+        ),
+    ]
+    for label, answers in runs.items():
+        requests = median([a["requests"] for a in answers])
+        bench.note(
+            f"many {label}: seconds "
+            + ", ".join(f"{a['seconds']:.2f}" for a in answers)
+            + f"; requests (median) {requests:.0f}: {answers[-1]['by']}"
+        )
+    return rows

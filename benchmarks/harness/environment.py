@@ -1,0 +1,206 @@
+"""What a benchmark run stands on: the published client's venv, the local server, the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import queue
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import venv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent.parent
+DRIVER = BENCH_DIR / "drivers" / "client_task.py"
+PUBLISHED_SPEC = "qibo-client==0.2.4"
+PUBLISHED_VERSION = "0.2.4"
+READY = re.compile(r"Serving the Qibo protocol on (http://\S+)")
+MARK = "BENCH-RESULT "
+
+
+def _installed_version(python: Path, package: str) -> str | None:
+    probe = f"import importlib.metadata as m; print(m.version({package!r}))"
+    try:
+        done = subprocess.run(
+            [str(python), "-c", probe], capture_output=True, text=True, timeout=60, check=False
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def published_python(venv_dir: Path, log: Any = print) -> Path:
+    """The interpreter of a venv holding the published client, created on first use."""
+    python = venv_dir / "bin" / "python"
+    if python.exists() and _installed_version(python, "qibo-client") == PUBLISHED_VERSION:
+        log(f"reusing {venv_dir} ({PUBLISHED_SPEC})")
+        return python
+    log(f"creating {venv_dir} and installing {PUBLISHED_SPEC} (once; about a minute)")
+    shutil.rmtree(venv_dir, ignore_errors=True)
+    venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         PUBLISHED_SPEC],
+        check=True,
+    )  # fmt: skip
+    if _installed_version(python, "qibo-client") != PUBLISHED_VERSION:
+        raise RuntimeError(f"{venv_dir}: installing {PUBLISHED_SPEC} did not give it")
+    return python
+
+
+SERVER_TOML = """\
+[quota]
+jobs_max = 1000000
+shots_max = 1000000000
+seconds_max = 100000000
+disk_kbs_max = 100000000
+
+[devices.numpy]
+max_num_qubits = {max_qubits}
+max_walltime_seconds = 3600
+"""
+
+
+@dataclass
+class LocalServer:
+    """The local server (``serve``, via ``drivers/serve_bench.py``) on loopback.
+
+    It gets a throw-away data folder and token, and a ``server.toml`` with a
+    quota no benchmark exhausts and ``max_qubits`` on the numpy device.
+    """
+
+    data_dir: Path
+    max_qubits: int = 24
+    workers: int = 1
+    token: str = field(default_factory=lambda: "bench-" + secrets.token_hex(16))
+    url: str = ""
+    process: subprocess.Popen[str] | None = None
+    log_path: Path | None = None
+
+    def start(self, timeout: float = 120.0) -> LocalServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "server.toml").write_text(
+            SERVER_TOML.format(max_qubits=self.max_qubits), encoding="utf-8"
+        )
+        self.log_path = self.data_dir.parent / "server.log"
+        command = [
+            sys.executable, str(BENCH_DIR / "drivers" / "serve_bench.py"), "--port", "0",
+            "--data-dir", str(self.data_dir), "--token", f"{self.token}=bench@localhost",
+        ]  # fmt: skip
+        if self.workers != 1:
+            command += ["--workers", str(self.workers)]
+        log = self.log_path.open("w", encoding="utf-8")
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True
+        )
+        lines: queue.Queue[str] = queue.Queue()
+
+        def pump() -> None:
+            assert self.process is not None and self.process.stdout is not None
+            for line in self.process.stdout:
+                lines.put(line)
+                log.write(line)
+                log.flush()
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.2)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            found = READY.search(line)
+            if found:
+                self.url = found.group(1).rstrip("/")
+                return self
+        self.stop()
+        tail = self.log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+        raise RuntimeError(f"the local server did not start; its log ends with:\n{tail}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def run_driver(
+    python: Path, task: str, args: dict[str, Any], *, env: dict[str, str] | None = None,
+    timeout: float = 900.0,
+) -> dict[str, Any]:  # fmt: skip
+    """Run one driver task in a fresh ``python`` and return its JSON answer."""
+    done = subprocess.run(
+        [str(python), str(DRIVER), task, json.dumps(args)],
+        capture_output=True, text=True, timeout=timeout, env=driver_env(env), check=False,
+    )  # fmt: skip
+    return parse_answer(done.stdout, done.stderr, done.returncode, task)
+
+
+def parse_answer(stdout: str, stderr: str, returncode: int, task: str) -> dict[str, Any]:
+    answers = [line[len(MARK) :] for line in stdout.splitlines() if line.startswith(MARK)]
+    if returncode != 0 or not answers:
+        raise RuntimeError(f"driver task {task!r} failed ({returncode}):\n{stderr[-3000:]}")
+    return json.loads(answers[-1])
+
+
+def driver_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment drivers run in: quiet clients, no stray virtual environment."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env.update({"QIBO_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"})
+    env.update(extra or {})
+    return env
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            names = [
+                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
+            ]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as info:
+            kib = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
+        memory = f"{kib / 2**20:.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
+    return {
+        "os": f"{platform.system()} {platform.release()}",
+        "cpu": f"{cpu} x {os.cpu_count()}",
+        "memory": memory,
+        "python": platform.python_version(),
+    }
+
+
+def versions(ours: Path, published: Path) -> dict[str, str]:
+    """Versions of both clients and what they run on."""
+    found = {}
+    for label, python in (("ours", ours), ("published", published)):
+        for package in ("qibo-client", "qibo", "numpy", "requests"):
+            found[f"{label} {package}"] = _installed_version(python, package) or "?"
+    return found

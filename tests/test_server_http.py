@@ -24,11 +24,12 @@ import pytest
 import requests
 from pydantic import TypeAdapter
 from tests.support.serve import TOKEN1, TOKEN2, serve
-from tests.support.server import body
+from tests.support.server import body, wide_raw
 
 from qibo_client.server import schemas
 
 LIMIT = 200_000  # --max-request-bytes of the module's server
+MAX_QUBITS = 12  # --device numpy:12
 AUTHED_ROUTES = [
     ("GET", "/api/jobs/"),
     ("GET", "/api/jobs/some-pid/"),
@@ -45,7 +46,7 @@ def server(tmp_path_factory):
     with serve(
         tmp_path_factory.mktemp("served"),
         users=(f"{TOKEN1}=a@x", f"{TOKEN2}=b@x", "t3-bulk-token=c@x"),
-        extra=("--max-request-bytes", str(LIMIT)),
+        extra=("--max-request-bytes", str(LIMIT), "--device", f"numpy:{MAX_QUBITS}"),
     ) as served:
         yield served
     for token in (TOKEN1, TOKEN2, "t3-bulk-token"):
@@ -114,6 +115,7 @@ def test_a_job_runs_and_every_read_route_answers_protocol_objects(url, finished)
     quotas = call(url, "GET", "/api/projectquotas/").json()
     [numpy] = [q for q in TypeAdapter(list[schemas.ProjectQuota]).validate_python(quotas)]
     assert numpy.partition.name == "numpy" and numpy.jobs_left < numpy.jobs_max
+    assert numpy.partition.max_num_qubits == MAX_QUBITS
 
     [disk] = TypeAdapter(list[schemas.DiskQuota]).validate_python(
         call(url, "GET", "/api/disk_quota/").json()
@@ -209,9 +211,12 @@ def test_unknown_paths_and_methods_answer_a_detail(url):
         ({"nshots": 0}, "nshots"),
         ({"project": "elsewhere"}, "elsewhere"),
         ({"circuit": {"queue": "not a circuit"}}, "circuit"),
+        ({"circuit": "too wide"}, f"at most {MAX_QUBITS}"),
     ],
 )
 def test_a_refused_job_is_200_with_a_detail_and_no_pid(url, fields, said):
+    if fields.get("circuit") == "too wide":
+        fields = {"circuit": wide_raw(MAX_QUBITS + 1)}
     before = len(call(url, "GET", "/api/jobs/", TOKEN2).json())
     answer = call(url, "POST", "/api/jobs/", TOKEN2, json=body(**fields))
     assert answer.status_code == 200
@@ -374,6 +379,7 @@ class ExplodingServer:
         return explode
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_an_unexpected_error_is_500_internal_error_and_logged_without_the_token(caplog):
     from fastapi.testclient import TestClient
 
@@ -440,6 +446,16 @@ def test_serve_takes_over_the_commands_global_token_option():
     assert other.token == "x"
 
 
+def test_device_flags_choose_the_devices_offered(tmp_path):
+    from qibo_client.server.cli import _load_config
+
+    config = _load_config(tmp_path, [("numpy", 7)])
+    assert [(d.name, d.max_num_qubits) for d in config.devices] == [("numpy", 7)]
+    with pytest.raises(ValueError, match="no-such-backend"):
+        _load_config(tmp_path, [("no-such-backend", None)])
+    assert len(_load_config(tmp_path, None).devices) >= 1
+
+
 def test_stored_token_is_made_once_with_mode_0600_and_reused(tmp_path, capsys):
     from qibo_client.server.cli import _users
 
@@ -478,3 +494,27 @@ def test_serve_without_tokens_prints_a_new_one_once_and_stops_on_sigterm(tmp_pat
         assert stored not in second.output and "Using the API token stored in" in second.output
         answer = requests.get(second.url + "/api/disk_quota/", headers={"x-api-token": stored})
         assert answer.status_code == 200
+
+
+@pytest.mark.slow
+def test_sigterm_lets_a_held_long_poll_answer_and_the_server_exit_0(tmp_path):
+    import threading
+
+    with serve(tmp_path / "data") as served:
+        pid = submit(served.url)
+        wait_final(served.url, pid)
+        answers: list[requests.Response] = []
+        path = f"/api/jobs/{pid}/"
+        params = {"wait": 60, "status": "success"}  # held: the job will not change
+        holder = threading.Thread(
+            target=lambda: answers.append(call(served.url, "GET", path, params=params))
+        )
+        holder.start()
+        time.sleep(2.0)  # let the request reach the server and be held
+        start = time.monotonic()
+        assert served.stop() == 0
+        holder.join(30)
+        assert time.monotonic() - start < 15
+        [answer] = answers
+        assert answer.status_code == 200 and answer.json()["status"] == "success"
+    assert not served.group_alive()

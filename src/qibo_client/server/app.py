@@ -8,6 +8,7 @@ neither starts nor closes the core: whoever built the core does (``serve``).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
@@ -137,6 +138,51 @@ async def _no_body() -> Message:  # pragma: no cover - a JSONResponse never read
     return {"type": "http.disconnect"}
 
 
+class HeldRequests:
+    """The long-polls being held: run in their own thread pool, and let go at once on shutdown.
+
+    Once :meth:`release` is called (by ``serve`` when asked to stop), every held
+    request answers the job as it is now, and new ones do not wait.
+    """
+
+    def __init__(self, threads: int = LONG_POLL_THREADS) -> None:
+        self.threads = threads
+        self.released = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def run(self, hold: Callable[[], T], now: Callable[[], T]) -> T:
+        """``hold()`` in a worker thread, or ``now()`` if released before it returns."""
+        if self._event is None or self._limiter is None:
+            self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
+            self._limiter = anyio.CapacityLimiter(self.threads)
+        if not self.released:
+            held = asyncio.ensure_future(
+                anyio.to_thread.run_sync(hold, limiter=self._limiter, abandon_on_cancel=True)
+            )
+            released = asyncio.ensure_future(self._event.wait())
+            try:
+                await asyncio.wait({held, released}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                released.cancel()
+            if held.done():
+                return held.result()
+            held.cancel()  # the thread is left to end on its own (the core is closing)
+        return await run_in_threadpool(now)
+
+    def release(self) -> None:
+        """Answer every held request now; safe from a signal handler or another thread."""
+        self.released = True
+        if self._loop is not None and self._event is not None:
+            self._loop.call_soon_threadsafe(self._event.set)
+
+
+def release_held_requests(app: FastAPI) -> None:
+    """Let every long-poll of ``app`` answer at once (the server is stopping)."""
+    app.state.held_requests.release()
+
+
 def _describe_validation(errors: list[dict[str, Any]]) -> str:
     """One sentence naming what is wrong with the request, for ``detail``."""
     parts = []
@@ -189,16 +235,10 @@ def create_app(
     app.add_middleware(
         ProtocolMiddleware, extensions=", ".join(EXTENSIONS), max_body=max_request_bytes
     )
-    limiter: list[anyio.CapacityLimiter] = []
+    holds = app.state.held_requests = HeldRequests()
 
     async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await run_in_threadpool(function, *args, **kwargs)
-
-    async def hold(function: Callable[[], T]) -> T:
-        """Run a long-poll in its own pool; abandoned (not awaited) if the request is cancelled."""
-        if not limiter:
-            limiter.append(anyio.CapacityLimiter(LONG_POLL_THREADS))
-        return await anyio.to_thread.run_sync(function, limiter=limiter[0], abandon_on_cancel=True)
 
     @app.exception_handler(ServerError)
     async def _server_error(request: Request, error: ServerError) -> JSONResponse:
@@ -241,7 +281,11 @@ def create_app(
         token: Token,
         idempotency_key: Annotated[
             str | None,
-            Header(description="extension idempotency: a repeated key answers the same pid"),
+            Header(
+                min_length=1,
+                max_length=128,
+                description="extension idempotency: a repeated key answers the same pid",
+            ),
         ] = None,
     ) -> JSONResponse:
         """Queue a job: ``{"pid"}``; ``{"detail"}`` without a pid when the server refuses it."""
@@ -277,12 +321,11 @@ def create_app(
         ] = None,
     ) -> JSONResponse:
         """One job; with ``wait``, answered once its status differs from ``status``."""
+        now = functools.partial(server.get_job, token, pid)
         if wait > 0:
-            job = await hold(
-                functools.partial(server.get_job, token, pid, wait=wait, known_status=status)
-            )
+            job = await holds.run(functools.partial(now, wait=wait, known_status=status), now)
         else:
-            job = await call(server.get_job, token, pid)
+            job = await call(now)
         return JSONResponse(job)
 
     @app.get(

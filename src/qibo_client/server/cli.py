@@ -272,6 +272,20 @@ def _stop_on_signals(stop: Callable[[int], None]) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def _stopping_server(app: Any, config: uvicorn.Config) -> uvicorn.Server:
+    """A uvicorn server that, asked to stop, first lets held long-polls answer."""
+    import uvicorn
+
+    from qibo_client.server.app import release_held_requests
+
+    class StoppingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            release_held_requests(app)
+            super().handle_exit(sig, frame)
+
+    return StoppingServer(config)
+
+
 async def _serve(server: uvicorn.Server, sock: socket.socket, on_ready: Callable[[], None]) -> None:
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
     while not server.started and not task.done():
@@ -330,7 +344,8 @@ def run_serve(args: argparse.Namespace) -> int:
                 core.add_user(token, email)
             core.start()
             app = create_app(core, max_request_bytes=args.max_request_bytes)
-            uv_server = uvicorn.Server(
+            uv_server = _stopping_server(
+                app,
                 uvicorn.Config(
                     app,
                     log_config=_log_config(args.log_level),
@@ -338,7 +353,7 @@ def run_serve(args: argparse.Namespace) -> int:
                     timeout_graceful_shutdown=GRACEFUL_SECONDS,
                     lifespan="off",
                     ws="none",
-                )
+                ),
             )
             if not stopping:
                 asyncio.run(_serve(uv_server, sock, ready))

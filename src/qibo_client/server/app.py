@@ -8,38 +8,28 @@ neither starts nor closes the core: whoever built the core does (``serve``).
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import logging
 import os
 from collections.abc import Callable, Iterator
 from typing import IO, Annotated, Any, TypeVar
 
-import anyio
-import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qibo_client import __version__
 from qibo_client.server import schemas
+from qibo_client.server.asgi import HeldRequests, ProtocolMiddleware
 from qibo_client.server.core import EXTENSIONS, QiboServer
 from qibo_client.server.errors import JobRefused, ServerError
-
-log = logging.getLogger("qibo_client.server.http")
 
 T = TypeVar("T")
 
 #: The largest request body accepted, unless ``create_app`` is told otherwise.
 DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
-EXTENSIONS_HEADER = "X-Qibo-Extensions"
-#: Threads reserved for held long-poll requests, apart from the pool every other call uses.
-LONG_POLL_THREADS = 256
 DOWNLOAD_CHUNK = 1024 * 1024
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -68,114 +58,6 @@ def _caller_token(value: Annotated[str | None, Depends(_api_token)]) -> str:
 
 
 Token = Annotated[str, Depends(_caller_token)]
-
-
-class _BodyTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            413, f"the request body is larger than this server accepts ({limit} bytes)"
-        )
-
-
-class ProtocolMiddleware:
-    """Adds ``X-Qibo-Extensions`` to every answer, bounds request bodies, hides crashes.
-
-    A body over ``max_body`` bytes (by its ``Content-Length`` or by the bytes
-    actually received) answers 413; an unexpected exception is logged (method
-    and path only) and answers 500 ``{"detail": "internal error"}``.
-    """
-
-    def __init__(self, app: ASGIApp, *, extensions: str, max_body: int) -> None:
-        self.app = app
-        self.extensions = extensions
-        self.max_body = max_body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-        received = 0
-
-        async def send_with_header(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                MutableHeaders(scope=message).append(EXTENSIONS_HEADER, self.extensions)
-            await send(message)
-
-        async def bounded_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise _BodyTooLarge(self.max_body)
-            return message
-
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_body:
-            await _send_json(scope, send_with_header, 413, _BodyTooLarge(self.max_body).detail)
-            return
-        try:
-            await self.app(scope, bounded_receive, send_with_header)
-        except _BodyTooLarge as error:
-            if not started:
-                await _send_json(scope, send_with_header, 413, error.detail)
-        except Exception:
-            if started:
-                raise
-            log.exception("internal error answering %s %s", scope["method"], scope["path"])
-            await _send_json(scope, send_with_header, 500, "internal error")
-
-
-async def _send_json(scope: Scope, send: Send, status: int, detail: str) -> None:
-    response = JSONResponse({"detail": detail}, status_code=status)
-    await response(scope, _no_body, send)
-
-
-async def _no_body() -> Message:  # pragma: no cover - a JSONResponse never reads the request
-    return {"type": "http.disconnect"}
-
-
-class HeldRequests:
-    """The long-polls being held: run in their own thread pool, and let go at once on shutdown.
-
-    Once :meth:`release` is called (by ``serve`` when asked to stop), every held
-    request answers the job as it is now, and new ones do not wait.
-    """
-
-    def __init__(self, threads: int = LONG_POLL_THREADS) -> None:
-        self.threads = threads
-        self.released = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._event: asyncio.Event | None = None
-        self._limiter: anyio.CapacityLimiter | None = None
-
-    async def run(self, hold: Callable[[], T], now: Callable[[], T]) -> T:
-        """``hold()`` in a worker thread, or ``now()`` if released before it returns."""
-        if self._event is None or self._limiter is None:
-            self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
-            self._limiter = anyio.CapacityLimiter(self.threads)
-        if not self.released:
-            held = asyncio.ensure_future(
-                anyio.to_thread.run_sync(hold, limiter=self._limiter, abandon_on_cancel=True)
-            )
-            released = asyncio.ensure_future(self._event.wait())
-            try:
-                await asyncio.wait({held, released}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                released.cancel()
-            if held.done():
-                return held.result()
-            held.cancel()  # the thread is left to end on its own (the core is closing)
-        return await run_in_threadpool(now)
-
-    def release(self) -> None:
-        """Answer every held request now; safe from a signal handler or another thread."""
-        self.released = True
-        if self._loop is not None and self._event is not None:
-            self._loop.call_soon_threadsafe(self._event.set)
 
 
 def release_held_requests(app: FastAPI) -> None:

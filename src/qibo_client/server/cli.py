@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import copy
+import ipaddress
 import os
 import secrets
 import signal
@@ -243,6 +244,13 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _log_config(level: str) -> dict[str, Any]:
     """uvicorn's logging, plus the server's own logger; the access log shows no headers."""
     from uvicorn.config import LOGGING_CONFIG
@@ -318,6 +326,8 @@ def run_serve(args: argparse.Namespace) -> int:
         return _fail(f"cannot use the data folder {data_dir}: {error}", 1)
     try:
         sock = _bind(args.host, args.port)
+    except socket.gaierror as error:
+        return _fail(f"cannot listen on {args.host!r}: no such address ({error.strerror})", 2)
     except OSError as error:
         return _fail(
             f"cannot listen on {args.host}:{args.port} ({error.strerror or error}); "
@@ -326,6 +336,12 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     host, port = sock.getsockname()[:2]
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    if not _is_loopback(host):
+        print(
+            f"{PROG}: warning: listening on {host}, beyond this machine; tokens and circuits "
+            "travel unencrypted over HTTP: put a TLS proxy in front or use 127.0.0.1",
+            file=sys.stderr,
+        )
     core = QiboServer(data_dir, config=config, workers=args.workers)
     uv_server: uvicorn.Server | None = None
     stopping: list[int] = []

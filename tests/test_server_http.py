@@ -518,3 +518,23 @@ def test_sigterm_lets_a_held_long_poll_answer_and_the_server_exit_0(tmp_path):
         [answer] = answers
         assert answer.status_code == 200 and answer.json()["status"] == "success"
     assert not served.group_alive()
+
+
+@pytest.mark.slow
+def test_serve_on_a_port_in_use_exits_1_naming_the_port(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "qibo_client.server", "--port", str(port)]
+        done = subprocess.run(
+            [*command, "--data-dir", str(tmp_path), "--token", "some-token"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+    assert "some-token" not in done.stdout + done.stderr

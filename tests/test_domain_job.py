@@ -42,6 +42,7 @@ def test_result_polls_until_final_then_downloads_once(tmp_path):
     ]
     assert renderer.finished and renderer.finished[-1].status is QiboJobStatus.SUCCESS
     assert job.results_path == tmp_path / "job-1" / "results.npy"
+    assert renderer.finished_folders == [str(tmp_path / "job-1")]  # the banner can name it
 
 
 def test_second_result_call_reuses_the_stored_copy(tmp_path):

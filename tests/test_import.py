@@ -49,9 +49,10 @@ def test_error_hooks_are_opt_in_and_reversible():
 
 
 def test_installed_hook_shows_api_errors_through_the_renderer(monkeypatch):
+    from tests.support.fakes import RecordingRenderer
+
     from qibo_client.exceptions import QiboApiError, qibo_error_hooks
     from qibo_client.plugins import RendererPlugin, get_plugin_manager, hookimpl
-    from tests.support.fakes import RecordingRenderer
 
     renderer = RecordingRenderer()
 

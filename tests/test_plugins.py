@@ -9,13 +9,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from tests.support.fakes import RecordingRenderer, ScriptedTransport
+from tests.support.fakes import DictResultStore, RecordingRenderer, ScriptedTransport
 
 from qibo_client import Client
 from qibo_client.bootstrap import build_renderer, build_result_store, build_transport
 from qibo_client.exceptions import ConfigurationError
 from qibo_client.plugins import (
     RendererPlugin,
+    ResultStorePlugin,
     TransportPlugin,
     get_plugin_manager,
     hookimpl,
@@ -213,3 +214,25 @@ def test_a_broken_plugin_is_skipped_with_a_warning(tmp_path):
     )
     assert "'http'" in result.stdout
     assert "plugin 'broken'" in result.stderr and "boom" in result.stderr
+
+
+def test_a_result_store_plugin_is_chosen_by_name_or_environment(monkeypatch, tmp_path):
+    class MemoryStores:
+        @staticmethod
+        @hookimpl
+        def qibo_client_register_result_stores(register):
+            register(ResultStorePlugin("memory", lambda: DictResultStore(tmp_path)))
+
+    plugin = MemoryStores()
+    get_plugin_manager().register(plugin)
+    try:
+        assert isinstance(build_result_store("memory"), DictResultStore)
+        monkeypatch.setenv("QIBO_CLIENT_STORE", "memory")
+        assert isinstance(build_result_store(), DictResultStore)
+        client = Client("tok", "fake://x", transport=ScriptedTransport(["success"]))
+        assert (
+            client.run_circuit({"nqubits": 1, "queue": []}, device="numpy").result(wait=0)
+            == b"result-bytes"
+        )
+    finally:
+        get_plugin_manager().unregister(plugin)

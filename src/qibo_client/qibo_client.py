@@ -106,6 +106,20 @@ class Client:
         self._ui = ui
         self._versions_checked = False
 
+    @classmethod
+    def from_profile(cls, profile: str | None = None, **adapters: Any) -> Client:
+        """A client for the saved profile (``qibo-client login``), or the environment.
+
+        The token and URL come from ``QIBO_CLIENT_TOKEN``/``QIBO_CLIENT_URL``,
+        else the profile (``profile``, else ``QIBO_CLIENT_PROFILE``, else
+        ``default``); with nothing configured, the embedded local server.
+        Keyword arguments go to :class:`Client` (``transport=``, ``ui=``, ...).
+        """
+        from qibo_client.config import resolve_credentials
+
+        found = resolve_credentials(profile=profile).ensure_token()
+        return cls(found.token or "", found.url, **adapters)
+
     # -- adapters -------------------------------------------------------------------
 
     @property

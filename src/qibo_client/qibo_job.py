@@ -10,7 +10,9 @@ root (:mod:`qibo_client.bootstrap`) picks them from the URL and environment.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,6 @@ from qibo_client.domain.records import JobInfo, validate_pid
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
 from qibo_client.exceptions import (
     IncompleteDownloadError,
-    JobTimeoutError,
     QiboApiError,
     UnsafeResultError,
 )
@@ -36,6 +37,28 @@ __all__ = ["QiboJob", "QiboJobStatus", "convert_str_to_job_status"]
 
 #: How many times a result download is tried when the transfer breaks off.
 DOWNLOAD_ATTEMPTS = 4
+
+
+class _Progress:
+    """A job's progress display while it is followed, closed exactly once."""
+
+    def __init__(self, job: QiboJob, renderer: Renderer | None) -> None:
+        self.job = job
+        self.started = time.monotonic()
+        self.results_folder: str | None = None
+        self.view: ProgressView | None = (
+            renderer.start_progress(job._snapshot(self.started)) if renderer else None
+        )
+
+    def update(self, info: JobInfo) -> None:
+        self.job._apply(info)
+        if self.view is not None:
+            self.view.update(self.job._snapshot(self.started))
+
+    def close(self) -> None:
+        view, self.view = self.view, None
+        if view is not None:
+            view.finish(self.job._snapshot(self.started), results_folder=self.results_folder)
 
 
 class QiboJob:
@@ -157,6 +180,33 @@ class QiboJob:
             elapsed_seconds=time.monotonic() - started,
         )
 
+    @contextlib.contextmanager
+    def _progress(self, verbose: bool) -> Iterator[_Progress]:
+        """Show the job's progress for the ``with`` block; the display always closes.
+
+        Ctrl-C inside it leaves the job on the server and says how to pick it up.
+        """
+        progress = _Progress(self, self.renderer if verbose else None)
+        try:
+            yield progress
+        except KeyboardInterrupt:
+            progress.close()
+            self.renderer.show_message(
+                f"Stopped waiting; job {self.pid} is still on the server. Pick it up with "
+                f"client.get_job({self.pid!r}).result()",
+                level="warning",
+            )
+            raise
+        finally:
+            progress.close()
+
+    def _poll_until_final(
+        self, wait: float, timeout: float | None, progress: _Progress
+    ) -> QiboJobStatus | None:
+        poller = JobPoller(self.transport, self.pid, PollPolicy(interval=max(float(wait), 0.0)))
+        poller.until_final(poller.fetch(), timeout=timeout, on_update=progress.update)
+        return self._status
+
     def wait(
         self, wait: float = 0.5, verbose: bool = True, *, timeout: float | None = None
     ) -> QiboJobStatus | None:
@@ -167,35 +217,9 @@ class QiboJob:
         :class:`~qibo_client.exceptions.JobTimeoutError`; the job stays on the
         server either way, including after Ctrl-C.
         """
-        pid = validate_pid(self.pid)
-        started = time.monotonic()
-        poller = JobPoller(self.transport, pid, PollPolicy(interval=max(float(wait), 0.0)))
-        view: ProgressView | None = None
-        if verbose:
-            view = self.renderer.start_progress(self._snapshot(started))
-
-        def follow(info: JobInfo) -> None:
-            self._apply(info)
-            if view is not None:
-                view.update(self._snapshot(started))
-
-        try:
-            poller.until_final(poller.fetch(), timeout=timeout, on_update=follow)
-        except (KeyboardInterrupt, JobTimeoutError) as stop:
-            if view is not None:
-                view.finish(self._snapshot(started))
-                view = None
-            if isinstance(stop, KeyboardInterrupt):
-                self.renderer.show_message(
-                    f"Stopped waiting; job {pid} is still on the server. Pick it up with "
-                    f"client.get_job({pid!r}).result()",
-                    level="warning",
-                )
-            raise
-        finally:
-            if view is not None:
-                view.finish(self._snapshot(started))
-        return self._status
+        validate_pid(self.pid)
+        with self._progress(verbose) as progress:
+            return self._poll_until_final(wait, timeout, progress)
 
     def result(
         self, wait: float = 0.5, verbose: bool = True, *, timeout: float | None = None
@@ -215,16 +239,18 @@ class QiboJob:
             self._status, self._status_text = QiboJobStatus.SUCCESS, "success"
             return store.load(pid)
 
-        status = self._status
-        if status is None or not status.is_final:  # a final status never changes again
-            status = self.wait(wait, verbose, timeout=timeout)
-        try:
-            self.results_folder = self._download(pid, store)
-        except IncompleteDownloadError:
-            raise
-        except UnsafeResultError as error:
-            self.renderer.show_error(error)
-            return None
+        with self._progress(verbose) as progress:
+            status = self._status
+            if status is None or not status.is_final:  # a final status never changes again
+                status = self._poll_until_final(wait, timeout, progress)
+            try:
+                self.results_folder = self._download(pid, store)
+            except IncompleteDownloadError:
+                raise
+            except UnsafeResultError as error:
+                self.renderer.show_error(error)
+                return None
+            progress.results_folder = str(self.results_folder)
 
         if status is QiboJobStatus.ERROR:
             self.renderer.show_message(

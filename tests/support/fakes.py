@@ -176,6 +176,7 @@ class RecordingView(ProgressView):
 
     def finish(self, snapshot: JobSnapshot, *, results_folder: str | None = None) -> None:
         self.owner.finished.append(snapshot)
+        self.owner.finished_folders.append(results_folder)
 
 
 @dataclass
@@ -184,6 +185,7 @@ class RecordingRenderer(Renderer):
 
     snapshots: list[JobSnapshot] = field(default_factory=list)
     finished: list[JobSnapshot] = field(default_factory=list)
+    finished_folders: list[str | None] = field(default_factory=list)
     messages: list[tuple[str, str]] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
     quotas: list[tuple[DiskQuota, list[ProjectQuota]]] = field(default_factory=list)

@@ -321,6 +321,10 @@ class HttpResultStream(ResultStream):
         self._url = url
         length = response.headers.get("Content-Length", "")
         self.content_length = int(length) if length.isdigit() else None
+        if response.headers.get("Content-Encoding", "identity").lower() != "identity":
+            # requests decodes a content-encoding, so the wire length says nothing
+            # about the bytes we count; the gzip trailer still checks completeness.
+            self.content_length = None
 
     def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         received = 0

@@ -47,9 +47,16 @@ def positive_float(text: str) -> float:
     return value
 
 
-def _global_options() -> argparse.ArgumentParser:
-    """The options every command takes; absent ones stay unset so either position works."""
+def _global_options(*, client: bool = True) -> argparse.ArgumentParser:
+    """The options every command takes; absent ones stay unset so either position works.
+
+    ``client=False`` gives only ``--debug``: for ``serve``, which is a server, not a
+    client, and has a repeatable ``--token`` of its own.
+    """
     parent = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    if not client:
+        parent.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+        return parent
     group = parent.add_argument_group("server and display")
     group.add_argument(
         "--url",
@@ -194,6 +201,7 @@ def _command_word(argv: Sequence[str]) -> str | None:
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The argument parser; a command's own arguments are built only when it is chosen."""
     common = _global_options()
+    server_only = _global_options(client=False)
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Send Qibo circuits to a Qibo server, follow the jobs, get the results.",
@@ -205,7 +213,10 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     chosen = _command_word(argv)
     for name, (summary, add_arguments, handler) in COMMANDS.items():
         sub = commands.add_parser(
-            name, help=summary, description=summary[0].upper() + summary[1:] + ".", parents=[common]
+            name,
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            parents=[server_only if name == "serve" else common],
         )
         sub.set_defaults(handler=handler)
         if name == chosen:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 import threading
 import warnings
 from collections.abc import Callable
@@ -143,4 +144,18 @@ def list_plugins() -> list[PluginInfo]:
             impl.function(register=found.append)
             for item in found:
                 rows.append(PluginInfo(kind, item.name, package, item.description))
+    # Installed plugins that register no adapter (a qibo backend, say) are listed too.
+    offering = {
+        id(impl.plugin)
+        for _, hook_name in kinds
+        for impl in getattr(manager.hook, hook_name).get_hookimpls()
+    }
+    for name, plugin in manager.list_name_plugin():
+        if id(plugin) not in offering and id(plugin) in _distributions:
+            summary = (inspect.getdoc(plugin) or "").strip().splitlines()
+            rows.append(
+                PluginInfo(
+                    "plugin", name, _distributions[id(plugin)], summary[0] if summary else ""
+                )
+            )
     return rows

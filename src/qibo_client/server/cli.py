@@ -92,26 +92,8 @@ def _port(text: str) -> int:
     return value
 
 
-def _drop_inherited_option(parser: argparse.ArgumentParser, option: str) -> None:
-    """Forget an option a parent parser gave ``parser`` (``qibo-client``'s own ``--token``).
-
-    Only this parser forgets it: the action object, shared with the parent, is untouched.
-    """
-    action = parser._option_string_actions.pop(option, None)
-    if action is None:
-        return
-    for other in action.option_strings:
-        parser._option_string_actions.pop(other, None)
-    for group in (*parser._action_groups, *parser._mutually_exclusive_groups):
-        if action in group._group_actions:
-            group._group_actions.remove(action)
-    if action in parser._actions:  # shared by the parser and its groups
-        parser._actions.remove(action)
-
-
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``serve`` options to ``parser``."""
-    _drop_inherited_option(parser, "--token")
     parser.add_argument(
         "--host",
         default=DEFAULT_HOST,

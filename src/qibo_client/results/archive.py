@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from qibo_client.exceptions import UnsafeResultError
+from qibo_client.exceptions import IncompleteDownloadError, UnsafeResultError
 from qibo_client.ports.result_store import RESULTS_FILE
 from qibo_client.ports.transport import ResultStream
 
@@ -86,7 +86,7 @@ class _Download:
             except StopIteration:
                 self.finished = True
                 if self.expected is not None and self.received < self.expected:
-                    raise UnsafeResultError(
+                    raise IncompleteDownloadError(
                         f"download truncated: got {self.received} of {self.expected} bytes"
                     ) from None
                 return b""
@@ -128,7 +128,7 @@ class _Gunzip:
             if not self._pending:
                 self._pending = self.download.next_chunk()
                 if not self._pending:
-                    raise UnsafeResultError(
+                    raise IncompleteDownloadError(
                         f"download truncated: the archive's gzip stream ends early "
                         f"(after {self.download.received} bytes)"
                     )

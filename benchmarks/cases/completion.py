@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from harness.context import Bench
-from harness.environment import DRIVER, MARK, driver_env, parse_answer
+from harness.environment import ARGS_ENV, DRIVER, MARK, driver_env, parse_answer
+from harness.plain_proxy import PlainProxy
 from harness.report import Row, median, seconds, times
 
 FULL_LAG_JOBS, SMOKE_LAG_JOBS = 7, 1
@@ -25,7 +26,11 @@ LAG_JOB_SECONDS = 2.0
 LONG_JOB_SECONDS, SMOKE_LONG_JOB_SECONDS = 60.0, 2.0
 LAG_TARGET = 0.010
 REQUESTS_PER_MINUTE_TARGET = 5.0
-WAITERS = ("published", "ours")
+#: ``result(wait=...)``: the published default, seconds between status checks without long-poll.
+WAIT = 0.5
+PLAIN_TOLERANCE = (
+    0.8  # at least this share of 60/WAIT requests a minute: wait honoured, not skipped
+)
 
 
 def _bell_raw(sleep: float) -> dict[str, Any]:
@@ -39,68 +44,85 @@ def _bell_raw(sleep: float) -> dict[str, Any]:
     return {**circuit.raw, "bench_sleep": sleep}
 
 
-def wait_together(bench: Bench, job_seconds: float) -> dict[str, dict[str, Any]]:
-    """Both clients wait on one job of ``job_seconds``; each one's answer, with ``lag``."""
-    args = {"url": bench.server.url, "token": bench.server.token, "wait": 0.5}
+def wait_together(
+    bench: Bench, job_seconds: float, waiters: dict[str, tuple[str, str]]
+) -> dict[str, dict[str, Any]]:
+    """Waiters (label -> client, server URL) wait on one job of ``job_seconds``; their answers.
+
+    Each answer gains ``lag`` (seconds from done to ``result()`` returning),
+    ``waited`` and ``per_minute`` (status requests per minute of waiting).
+    """
     waiting: dict[str, Any] = {}
-    for which in WAITERS:
+    for label, (which, url) in waiters.items():
+        args = {"url": url, "token": bench.server.token, "wait": WAIT}
         stderr = tempfile.TemporaryFile(mode="w+", dir=bench.scratch)  # noqa: SIM115 - closed below
-        env = driver_env({"RESULTS_BASE_FOLDER": str(bench.results_dir())})
+        env = driver_env(
+            {"RESULTS_BASE_FOLDER": str(bench.results_dir()), ARGS_ENV: json.dumps(args)}
+        )
         process = subprocess.Popen(
-            [str(bench.python(which)), str(DRIVER), "wait", json.dumps(args)],
+            [str(bench.python(which)), str(DRIVER), "wait"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env,
         )  # fmt: skip
-        waiting[which] = (process, stderr)
-    for which, (process, stderr) in waiting.items():
+        waiting[label] = (process, stderr)
+    for label, (process, stderr) in waiting.items():
         line = process.stdout.readline()
         if not line.startswith(MARK):
             process.kill()
             stderr.seek(0)
-            raise RuntimeError(f"{which} waiter did not start:\n{line}{stderr.read()[-3000:]}")
+            raise RuntimeError(f"{label} waiter did not start:\n{line}{stderr.read()[-3000:]}")
     with bench.client() as client:
         job = client.run_circuit(_bell_raw(job_seconds), device="numpy", nshots=10)
         for process, _ in waiting.values():
             process.stdin.write(job.pid + "\n")
             process.stdin.close()
         answers = {}
-        for which, (process, stderr) in waiting.items():
+        for label, (process, stderr) in waiting.items():
             out = process.stdout.read()
             process.wait(timeout=job_seconds + 120)
             stderr.seek(0)
-            answers[which] = parse_answer(out, stderr.read(), process.returncode, "wait")
+            answers[label] = parse_answer(out, stderr.read(), process.returncode, "wait")
             stderr.close()
         info = client.get_job(job.pid).info
         done_at = datetime.fromisoformat(info.updated_at).timestamp()
         job.delete()
-    for answer in answers.values():
+    for label, answer in answers.items():
         if answer.get("type") is None:
-            raise RuntimeError(f"a waiter got no result: {answer}")
+            raise RuntimeError(f"{label} waiter got no result: {answer}")
         answer["lag"] = answer["returned_at"] - done_at
-        waited = answer["returned_at"] - answer["started_at"]
-        answer["per_minute"] = answer["status_requests"] / waited * 60.0
-        answer["waited"] = waited
+        answer["waited"] = answer["returned_at"] - answer["started_at"]
+        answer["per_minute"] = answer["status_requests"] / answer["waited"] * 60.0
     return answers
 
 
 def run(bench: Bench) -> list[Row]:
     lag_jobs = SMOKE_LAG_JOBS if bench.smoke else FULL_LAG_JOBS
     long_job = SMOKE_LONG_JOB_SECONDS if bench.smoke else LONG_JOB_SECONDS
-    lags: dict[str, list[float]] = {which: [] for which in WAITERS}
+    url = bench.server.url
+    pair = {"published": ("published", url), "ours": ("ours", url)}
+    lags: dict[str, list[float]] = {label: [] for label in pair}
     for _ in range(lag_jobs):
-        for which, answer in wait_together(bench, LAG_JOB_SECONDS).items():
-            lags[which].append(answer["lag"])
-    bench.log(f"  waiting on a {long_job:g} s job")
-    long = wait_together(bench, long_job)
-    lag = {which: median(values) for which, values in lags.items()}
-    for which in WAITERS:
+        for label, answer in wait_together(bench, LAG_JOB_SECONDS, pair).items():
+            lags[label].append(answer["lag"])
+    bench.log(f"  waiting on a {long_job:g} s job (also through a proxy hiding long-poll)")
+    with PlainProxy(url) as proxy:
+        waiters = {**pair, "ours, no long-poll": ("ours", proxy.url)}
+        long = wait_together(bench, long_job, waiters)
+    lag = {label: median(values) for label, values in lags.items()}
+    for label in waiters:
         bench.note(
-            f"completion {which}: lag ms "
-            + ", ".join(f"{value * 1e3:.1f}" for value in lags[which])
-            + f"; on the {long_job:g} s job: {long[which]['status_requests']} status requests"
-            f" in {long[which]['waited']:.1f} s, lag {long[which]['lag'] * 1e3:.1f} ms,"
-            f" all requests {long[which]['by']}"
+            f"completion {label}: "
+            + (
+                f"lag ms {', '.join(f'{v * 1e3:.1f}' for v in lags[label])}; "
+                if label in lags
+                else ""
+            )
+            + f"on the {long_job:g} s job: {long[label]['status_requests']} status requests"
+            f" in {long[label]['waited']:.1f} s, lag {long[label]['lag'] * 1e3:.1f} ms,"
+            f" requests {long[label]['by']}"
         )
-    rate = {which: long[which]["per_minute"] for which in WAITERS}
+    rate = {label: long[label]["per_minute"] for label in waiters}
+    plain = rate["ours, no long-poll"]
+    honoured = PLAIN_TOLERANCE * 60 / WAIT <= plain <= 60 / WAIT
     return [
         Row(
             "3. completion",
@@ -121,5 +143,15 @@ def run(bench: Bench) -> list[Row]:
             times(rate["published"] / max(rate["ours"], 1e-6)),
             f"<= {REQUESTS_PER_MINUTE_TARGET:g}",
             rate["ours"] <= REQUESTS_PER_MINUTE_TARGET,
+        ),
+        Row(
+            "3. completion",
+            f"same, server without long-poll (wait={WAIT:g} s)",
+            f"{rate['published']:.1f}",
+            f"{plain:.1f}",
+            f"lag {seconds(long['ours, no long-poll']['lag'])}",
+            "-",
+            f"honours wait: {PLAIN_TOLERANCE * 60 / WAIT:.0f}-{60 / WAIT:.0f}",
+            honoured,
         ),
     ]

@@ -1,6 +1,6 @@
 """One measured task, run in a fresh interpreter of either client's environment.
 
-``python client_task.py TASK JSON`` imports whichever ``qibo_client`` its
+``python client_task.py TASK`` (its arguments, JSON, in ``$QIBO_BENCH_ARGS``) imports whichever ``qibo_client`` its
 interpreter has (ours, or the published 0.2.4), does one task and prints one
 JSON line on stdout. It uses only the standard library and the API both
 clients share, so the two are measured by the very same code.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
+import os
 import re
 import resource
 import sys
@@ -23,6 +24,7 @@ from typing import Any
 
 #: Lines of stdout the harness reads start with this (the clients may print too).
 MARK = "BENCH-RESULT "
+ARGS_ENV = "QIBO_BENCH_ARGS"
 
 _PID_PATH = re.compile(r"/api/jobs/[^/]+/")
 
@@ -228,7 +230,8 @@ TASKS = {"result": task_result, "many": task_many, "wait": task_wait, "local": t
 
 
 def main() -> None:
-    task, raw = sys.argv[1], sys.argv[2]
+    # The arguments come in the environment, not argv: they carry the token, and argv is public.
+    task, raw = sys.argv[1], os.environ.pop(ARGS_ENV)
     answer = TASKS[task](json.loads(raw))
     print(MARK + json.dumps(answer), flush=True)
 

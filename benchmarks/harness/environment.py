@@ -24,6 +24,7 @@ PUBLISHED_SPEC = "qibo-client==0.2.4"
 PUBLISHED_VERSION = "0.2.4"
 READY = re.compile(r"Serving the Qibo protocol on (http://\S+)")
 MARK = "BENCH-RESULT "
+ARGS_ENV = "QIBO_BENCH_ARGS"  # the driver's arguments (they hold the token: not in argv)
 
 
 def _installed_version(python: Path, package: str) -> str | None:
@@ -90,10 +91,14 @@ class LocalServer:
         (self.data_dir / "server.toml").write_text(
             SERVER_TOML.format(max_qubits=self.max_qubits), encoding="utf-8"
         )
+        # The token goes in the data folder's token file, where serve looks for it, not argv.
+        descriptor = os.open(self.data_dir / "token", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(self.token + "\n")
         self.log_path = self.data_dir.parent / "server.log"
         command = [
             sys.executable, str(BENCH_DIR / "drivers" / "serve_bench.py"), "--port", "0",
-            "--data-dir", str(self.data_dir), "--token", f"{self.token}=bench@localhost",
+            "--data-dir", str(self.data_dir),
         ]  # fmt: skip
         if self.workers != 1:
             command += ["--workers", str(self.workers)]
@@ -150,8 +155,9 @@ def run_driver(
 ) -> dict[str, Any]:  # fmt: skip
     """Run one driver task in a fresh ``python`` and return its JSON answer."""
     done = subprocess.run(
-        [str(python), str(DRIVER), task, json.dumps(args)],
-        capture_output=True, text=True, timeout=timeout, env=driver_env(env), check=False,
+        [str(python), str(DRIVER), task],
+        capture_output=True, text=True, timeout=timeout, check=False,
+        env=driver_env({**(env or {}), ARGS_ENV: json.dumps(args)}),
     )  # fmt: skip
     return parse_answer(done.stdout, done.stderr, done.returncode, task)
 

@@ -82,7 +82,7 @@ def test_a_script_without_main_guard_runs_and_its_temporary_folder_goes_at_exit(
         "client = Client('', 'local://')\n"
         "print(client.transport._server.data_dir)\n"
         "job = client.run_circuit(c, device='numpy', nshots=20)\n"
-        "job.wait(verbose=False)\n"
+        "job.wait(verbose=False, timeout=60)\n"
         "print(job.info.frequencies)\n",
         encoding="utf-8",
     )
@@ -103,7 +103,9 @@ def test_a_local_url_that_names_no_folder_is_refused(url):
 
 @needs_store
 def test_bell_circuit_gives_only_correlated_outcomes(client):
-    result = client.run_circuit(bell(), device="numpy", nshots=1000).result(verbose=False)
+    result = client.run_circuit(bell(), device="numpy", nshots=1000).result(
+        verbose=False, timeout=60
+    )
     frequencies = dict(result.frequencies())
     assert set(frequencies) <= {"00", "11"} and sum(frequencies.values()) == 1000
 
@@ -111,7 +113,7 @@ def test_bell_circuit_gives_only_correlated_outcomes(client):
 @needs_store
 def test_ghz_on_three_qubits(client):
     job = client.run_circuit(ghz(3), device="numpy", nshots=200)
-    frequencies = dict(job.result(verbose=False).frequencies())
+    frequencies = dict(job.result(verbose=False, timeout=60).frequencies())
     assert set(frequencies) <= {"000", "111"} and sum(frequencies.values()) == 200
     assert job.results_path is not None and Path(job.results_path).is_file()
 
@@ -119,13 +121,13 @@ def test_ghz_on_three_qubits(client):
 @needs_store
 def test_a_circuit_without_measurements_gives_qibos_state(client):
     circuit = bell(measure=False)
-    result = client.run_circuit(circuit, device="numpy").result(verbose=False)
+    result = client.run_circuit(circuit, device="numpy").result(verbose=False, timeout=60)
     np.testing.assert_allclose(result.state(), circuit().state())
 
 
 def test_job_info_carries_frequencies_without_downloading(client):
     job = client.run_circuit(bell(), device="numpy", nshots=300)
-    assert job.wait(verbose=False) is QiboJobStatus.SUCCESS
+    assert job.wait(verbose=False, timeout=60) is QiboJobStatus.SUCCESS
     assert sum(job.info.frequencies.values()) == 300
     assert set(job.info.frequencies) <= {"00", "11"}
 
@@ -174,10 +176,10 @@ def test_a_malformed_submission_is_an_api_error_naming_the_field(client):
     submission = JobSubmission(circuit={"queue": []}, device="numpy", nshots=None)
     with pytest.raises(JobPostServerError, match="from_dict"):
         client.transport.submit_job(submission)
-    transport = client.transport
     with pytest.raises(QiboApiError, match="'device'") as caught:
-        transport._call("POST", "jobs/", "submit", transport._token, {"circuit": {}})
+        client.transport.submit_job(JobSubmission(circuit={}, device=""))
     assert caught.value.status == 422 and caught.value.method == "POST"
+    assert caught.value.url == "local://api/jobs/"
 
 
 def test_idempotency_key_returns_the_same_job(client):
@@ -189,7 +191,7 @@ def test_idempotency_key_returns_the_same_job(client):
 def test_long_poll_answers_when_the_job_finishes(client):
     job = client.run_circuit(bell(), device="numpy", nshots=5)
     started = time.monotonic()
-    assert job.wait(wait=5.0, verbose=False) is QiboJobStatus.SUCCESS
+    assert job.wait(wait=5.0, verbose=False, timeout=60) is QiboJobStatus.SUCCESS
     assert time.monotonic() - started < 4  # not 5 s sleeps between polls
 
 
@@ -198,13 +200,13 @@ def test_a_folder_url_keeps_jobs_across_clients(tmp_path):
     url = f"local://{tmp_path / 'server'}"
     with Client("me", url, renderer=RecordingRenderer()) as first:
         pid = first.run_circuit(bell(), device="numpy", nshots=50).pid
-        assert first.get_job(pid).wait(verbose=False) is QiboJobStatus.SUCCESS
+        assert first.get_job(pid).wait(verbose=False, timeout=60) is QiboJobStatus.SUCCESS
     assert (tmp_path / "server" / "server.sqlite3").is_file()
     with Client("me", url, renderer=RecordingRenderer()) as second:
         job = second.get_job(pid)
         assert job.status() is QiboJobStatus.SUCCESS
         assert sum(job.info.frequencies.values()) == 50
         if importlib.util.find_spec("qibo_client.adapters.filesystem_store"):
-            assert sum(job.result(verbose=False).frequencies().values()) == 50
+            assert sum(job.result(verbose=False, timeout=60).frequencies().values()) == 50
     with Client("someone else", url, renderer=RecordingRenderer()) as stranger:
         assert stranger.jobs() == []

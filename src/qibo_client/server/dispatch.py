@@ -91,7 +91,6 @@ class Dispatcher:
             )
             self._threads.append(thread)
             thread.start()
-        threading.Thread(target=_import_qibo, name="qibo-server-import", daemon=True).start()
 
     def close(self) -> None:
         with self._changed:
@@ -164,19 +163,27 @@ class Dispatcher:
     def wait_for_change(
         self, pid: str, wait: float, status: str, known_status: str | None, version: int
     ) -> None:
-        """Block up to ``wait`` s until the status differs from ``known_status`` (or anything changes)."""
+        """Block up to ``wait`` s until the status differs from ``known_status``.
 
-        def changed() -> bool:
-            if self._closing:
-                return True
-            if known_status is None:
-                return self._versions.get(pid, 0) != version
-            if pid in self._versions and pid not in self._statuses:
-                return True  # deleted
-            return self._statuses.get(pid, status).lower() != known_status.lower()
-
+        ``status`` is the job's status read after ``version`` was taken; without
+        ``known_status``, any change after ``version`` ends the wait.
+        """
+        if known_status is not None and status.lower() != known_status.lower():
+            return
+        deadline = time.monotonic() + wait
         with self._changed:
-            self._changed.wait_for(changed, timeout=wait)
+            while not self._closing:
+                if self._versions.get(pid, 0) != version:
+                    if known_status is None:
+                        return
+                    current = self._statuses.get(pid)
+                    if current is None or current.lower() != known_status.lower():
+                        return  # changed, or deleted
+                    version = self._versions[pid]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._changed.wait(remaining)
 
     def wait_idle(self, deadline: float) -> bool:
         with self._changed:
@@ -243,6 +250,13 @@ class Dispatcher:
                     if not self._run(worker, pid):
                         worker.kill()
                         worker = None
+                except Exception as error:  # a bug here must not stop the queue
+                    log.exception("job %s: the server failed while running it", pid)
+                    with contextlib.suppress(Exception):
+                        reason = f"the server failed while running the job: {error!r}"
+                        self._finish(pid, {"ok": False, "stderr": reason}, None)
+                    worker.kill()
+                    worker = None
                 finally:
                     with self._changed:
                         self._busy.discard(pid)
@@ -364,9 +378,3 @@ class Dispatcher:
         if runtime:
             self._runtimes.append(float(runtime))
         self._announce(pid, status if cursor.rowcount else None)
-
-
-def _import_qibo() -> None:
-    """Import qibo in the background, so the first submission's circuit check is quick."""
-    with contextlib.suppress(Exception):
-        import qibo  # noqa: F401

@@ -8,6 +8,7 @@ was wrong with it. Optional fields the protocol allows to be missing stay
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,8 @@ def validate_pid(pid: object) -> str:
     The server's pid becomes ``<results folder>/<pid>``; ``../x`` or ``/x``
     must never reach the filesystem.
     """
-    if not isinstance(pid, str) or not PID_PATTERN.match(pid) or pid in {".", ".."}:
+    # fullmatch: "$" alone would let a trailing newline through.
+    if not isinstance(pid, str) or not PID_PATTERN.fullmatch(pid) or pid in {".", ".."}:
         raise MalformedResponseError(
             f"unusable job id {pid!r}: a pid must be 1-128 letters, "
             "digits, '.', '_' or '-', starting with a letter or digit"
@@ -67,11 +69,13 @@ def _require(obj: Mapping[str, Any], key: str, what: str) -> Any:
 
 
 def _optional_number(obj: Mapping[str, Any], *keys: str) -> float | int | None:
+    """The first of ``keys`` holding a finite number (JSON has no NaN or Infinity,
+    but Python's decoder accepts them)."""
     for key in keys:
         value = obj.get(key)
         if isinstance(value, bool):
             continue
-        if isinstance(value, (int, float)):
+        if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
             return value
     return None
 

@@ -95,6 +95,14 @@ def test_a_script_without_main_guard_runs_and_its_temporary_folder_goes_at_exit(
     assert not Path(folder).exists()
 
 
+def test_local_urls_name_a_temporary_or_a_kept_folder():
+    from qibo_client.adapters.local_transport import _data_dir
+
+    assert _data_dir("local://") == (None, 1)
+    assert _data_dir("local:///srv/qibo?workers=2") == (Path("/srv/qibo").resolve(), 2)
+    assert _data_dir("local://~/qibo-data") == (Path("~/qibo-data").expanduser().resolve(), 1)
+
+
 @pytest.mark.parametrize("url", ["local://host/x", "local:///tmp/x?workers=0"])
 def test_a_local_url_that_names_no_folder_is_refused(url):
     with pytest.raises(ConfigurationError, match="local"):

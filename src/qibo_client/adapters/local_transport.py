@@ -10,12 +10,9 @@ every client that names it.
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -33,21 +30,10 @@ from qibo_client.domain.records import (
 )
 from qibo_client.exceptions import ConfigurationError, JobPostServerError, QiboApiError
 from qibo_client.ports import ResultStream, Transport
+from qibo_client.server import registry
 
 #: The token used when the caller gives none: the embedded server is the user's own.
 DEFAULT_LOCAL_TOKEN = "local-user"
-
-
-@dataclass
-class _Entry:
-    server: Any
-    users: int = 0
-    temporary: bool = False
-    tokens: set[str] = field(default_factory=set)
-
-
-_registry: dict[Path | None, _Entry] = {}
-_registry_lock = threading.Lock()
 
 
 def _data_dir(url: str) -> tuple[Path | None, int]:
@@ -69,50 +55,6 @@ def _data_dir(url: str) -> tuple[Path | None, int]:
     if path in ("", "/"):
         return None, workers
     return Path(path).expanduser().resolve(), workers
-
-
-def _acquire(folder: Path | None, workers: int, token: str) -> Any:
-    from qibo_client.server.core import QiboServer
-
-    with _registry_lock:
-        entry = _registry.get(folder)
-        if entry is None:
-            data_dir = folder or Path(tempfile.mkdtemp(prefix="qibo-local-"))
-            entry = _Entry(QiboServer(data_dir, workers=workers), temporary=folder is None)
-            entry.server.start()
-            _registry[folder] = entry
-        entry.users += 1
-        if token not in entry.tokens:
-            entry.server.add_user(token)
-            entry.tokens.add(token)
-        return entry.server
-
-
-def _release(folder: Path | None) -> None:
-    with _registry_lock:
-        entry = _registry.get(folder)
-        if entry is None:
-            return
-        entry.users -= 1
-        if entry.users > 0:
-            return
-        del _registry[folder]
-    _shut(entry)
-
-
-def _shut(entry: _Entry) -> None:
-    entry.server.close()
-    if entry.temporary:
-        shutil.rmtree(entry.server.data_dir, ignore_errors=True)
-
-
-@atexit.register
-def _close_all() -> None:
-    with _registry_lock:
-        entries = list(_registry.values())
-        _registry.clear()
-    for entry in entries:
-        _shut(entry)
 
 
 class FileResultStream(ResultStream):
@@ -156,7 +98,7 @@ class LocalServerTransport(Transport):
         self.base_url = url
         self._folder, workers = _data_dir(url)
         self._token = token or DEFAULT_LOCAL_TOKEN
-        self._server = _acquire(self._folder, workers, self._token)
+        self._server = registry.acquire(self._folder, workers, self._token)
         self._closed = False
         self._lock = threading.Lock()
 
@@ -226,4 +168,4 @@ class LocalServerTransport(Transport):
             if self._closed:
                 return
             self._closed = True
-        _release(self._folder)
+        registry.release(self._folder)

@@ -431,19 +431,15 @@ def test_bad_serve_flags_exit_2(argv, capsys):
     assert "has space" not in capsys.readouterr().err
 
 
-def test_serve_takes_over_the_commands_global_token_option():
-    from qibo_client.server.cli import add_serve_arguments
+def test_serve_parses_repeated_tokens_through_the_qibo_client_command():
+    from qibo_client.cli.main import build_parser
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--token")
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command").add_parser("serve", parents=[common])
-    add_serve_arguments(sub)
-    args = parser.parse_args(["serve", "--token", "a=a@x", "--token", "b"])
+    argv = ["serve", "--token", "a=a@x", "--token", "b", "--debug"]
+    args = build_parser(argv).parse_args(argv)
     assert args.token == [("a", "a@x"), ("b", None)]
-    # the parent keeps its own --token for other commands
-    other = argparse.ArgumentParser(parents=[common]).parse_args(["--token", "x"])
-    assert other.token == "x"
+    # other commands keep the client's single --token
+    argv = ["jobs", "--token", "x"]
+    assert build_parser(argv).parse_args(argv).token == "x"
 
 
 def test_device_flags_choose_the_devices_offered(tmp_path):

@@ -78,8 +78,12 @@ def failing_circuit() -> dict:
 
 
 def test_bell_frequencies(client):
-    result = client.run_circuit(bell(), device="numpy", nshots=500).result(wait=0.05)
+    job = client.run_circuit(bell(), device="numpy", nshots=500)
+    result = job.result(wait=0.05)
     frequencies = dict(result.frequencies())
+    # The stored shots are the server's own: the same on every load and in the job object.
+    assert dict(job.result().frequencies()) == frequencies
+    assert dict(client.get_job(job.pid).info.frequencies) == frequencies
     assert set(frequencies) <= {"00", "11"} and sum(frequencies.values()) == 500
     assert min(frequencies.get("00", 0), frequencies.get("11", 0)) > 150
 

@@ -43,10 +43,13 @@ def run_circuit_task(task: dict[str, Any]) -> dict[str, Any]:
     circuit = qibo.Circuit.from_dict(task["circuit"])
     nshots = task.get("nshots")
     result = circuit(nshots=nshots) if nshots is not None else circuit()
-    result.dump(str(Path(task["workdir"]) / "results.npy"))
     frequencies = None
     if isinstance(result, MeasurementOutcomes):
+        # Draw the shots before dumping: a file without samples is re-sampled on
+        # every load, and would disagree with the job's own `frequencies`.
+        result.samples()
         frequencies = {str(k): int(v) for k, v in result.frequencies().items()}
+    result.dump(str(Path(task["workdir"]) / "results.npy"))
     return {"frequencies": frequencies}
 
 

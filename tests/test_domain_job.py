@@ -261,3 +261,14 @@ def test_a_refused_download_is_not_tried_again(tmp_path):
     with pytest.raises(QiboApiError):
         make_job(transport, tmp_path).result(wait=0)
     assert transport.count("open_result") == 1
+
+
+def test_job_reprs_for_terminals_and_notebooks(tmp_path):
+    job = make_job(ScriptedTransport(["queueing"]), tmp_path)
+    job.refresh()
+    assert repr(job).startswith("QiboJob(pid='job-1', status=QUEUEING")
+    assert "queue_position=1" in repr(job)
+    assert dict(job.__rich_repr__())["status"] == "QUEUEING"
+    job.device = "<numpy>"
+    page = job._repr_html_()
+    assert "<td>job-1</td>" in page and "&lt;numpy&gt;" in page

@@ -11,6 +11,7 @@ root (:mod:`qibo_client.bootstrap`) picks them from the URL and environment.
 from __future__ import annotations
 
 import contextlib
+import html
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -291,9 +292,37 @@ class QiboJob:
         """Delete the job from the server; returns the server's response."""
         return self.transport.delete_job(validate_pid(self.pid))
 
-    def __repr__(self) -> str:
+    def _fields(self) -> dict[str, Any]:
         status = self._status.name if self._status else (self._status_text or "unknown")
-        return (
-            f"QiboJob(pid={self.pid!r}, status={status}, device={self.device!r}, "
-            f"project={self.project!r}, base_url={self.base_url!r})"
+        fields: dict[str, Any] = {
+            "pid": self.pid,
+            "status": status,
+            "device": self.device,
+            "project": self.project,
+            "base_url": self.base_url,
+        }
+        if self.queue_position is not None:
+            fields["queue_position"] = self.queue_position
+        if self.results_folder is not None:
+            fields["results_folder"] = str(self.results_folder)
+        return fields
+
+    def __repr__(self) -> str:
+        inner = ", ".join(
+            f"{key}={value}" if key == "status" else f"{key}={value!r}"
+            for key, value in self._fields().items()
         )
+        return f"QiboJob({inner})"
+
+    def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
+        """Fields for Rich's pretty printer (no import of rich needed)."""
+        yield from self._fields().items()
+
+    def _repr_html_(self) -> str:
+        """A small table for Jupyter."""
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(key)}</th>"
+            f"<td>{html.escape(str(value))}</td></tr>"
+            for key, value in self._fields().items()
+        )
+        return f"<table><caption>QiboJob</caption>{rows}</table>"

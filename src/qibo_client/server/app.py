@@ -31,8 +31,11 @@ T = TypeVar("T")
 #: The largest request body accepted, unless ``create_app`` is told otherwise.
 DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
 DOWNLOAD_CHUNK = 1024 * 1024
+#: FastAPI's own 400 detail for a body it cannot decode (e.g. not UTF-8).
+FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": schemas.Detail, "description": "a request body that cannot be read"},
     401: {"model": schemas.Detail, "description": "no x-api-token header"},
     403: {"model": schemas.Detail, "description": "a token this server does not know"},
     413: {"model": schemas.Detail, "description": "the request body is too large"},
@@ -139,7 +142,12 @@ def create_app(
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
         detail = error.detail
-        if error.status_code == 404 and detail == "Not Found":
+        if error.status_code == 400 and detail == FASTAPI_UNREADABLE_BODY:
+            detail = (
+                "the request body could not be read: send UTF-8 JSON with "
+                "Content-Type: application/json"
+            )
+        elif error.status_code == 404 and detail == "Not Found":
             detail = f"not found: {request.url.path} is not a path of the Qibo protocol"
         elif error.status_code == 405:
             detail = f"method {request.method} is not allowed on {request.url.path}"

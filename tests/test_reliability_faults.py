@@ -500,14 +500,104 @@ def published_fault_scenario(
     }
 
 
+PUBLISHED_HOSTILE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, pathlib, traceback
+    import qibo
+    from qibo_client.qibo_job import _save_and_unpack_stream_response_to_folder
+
+    corpus, base, sentinel = (pathlib.Path(a) for a in sys.argv[1:4])
+    for path in sorted(corpus.glob("*.bin")):
+        folder = base / path.stem
+        folder.mkdir(parents=True)  # as QiboJob.result does before extracting
+        line = {"name": path.stem}
+        try:
+            _save_and_unpack_stream_response_to_folder(iter([path.read_bytes()]), folder)
+            if (folder / "results.npy").is_file():
+                qibo.result.load_result(folder / "results.npy")
+                line["outcome"] = "loaded"
+            else:
+                line["outcome"] = "extracted"
+        except BaseException as error:
+            line["outcome"] = type(error).__module__ + "." + type(error).__name__
+        line["left_in_folder"] = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+        line["code_ran"] = sentinel.exists()
+        sentinel.unlink(missing_ok=True)
+        print("HOSTILE " + json.dumps(line), flush=True)
+    """
+)
+
+
+def hostile_corpus(folder: Path, sentinel: Path) -> dict[str, bytes]:
+    """tests/test_results_hostile.py's archives, a code-running pickle and a truncated download."""
+    from tests.support.results import code_payloads
+    from tests.test_results_hostile import ARCHIVES, NPY, genuine_archive
+
+    corpus: dict[str, bytes] = {}
+    for name, (data, _) in ARCHIVES.items():
+        corpus[name] = data(files_archive({"results.npy": NPY})) if callable(data) else data
+    payloads = code_payloads(sentinel, folder / "inner.npy")
+    for name in ("builtins.exec", "os.system", "exec via protocol 2"):
+        corpus[f"pickle runs {name}"] = files_archive({"results.npy": payloads[name]})
+    whole = genuine_archive()
+    corpus["truncated download (half)"] = whole[: len(whole) // 2]
+    return corpus
+
+
+def published_hostile_figures(python: Path, root: Path) -> list[dict[str, Any]]:
+    """Feed the hostile corpus to the published client's extraction and qibo's load_result."""
+    sentinel = root / "pwned"
+    corpus_dir = root / "corpus"
+    corpus_dir.mkdir()
+    corpus = hostile_corpus(root, sentinel)
+    names = {}
+    for index, (name, data) in enumerate(corpus.items()):
+        (corpus_dir / f"{index:03d}.bin").write_bytes(data)
+        names[f"{index:03d}"] = name
+    script = root / "published_hostile.py"
+    script.write_text(PUBLISHED_HOSTILE_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["TMPDIR"] = str(root / "tmp")  # where its downloads are spooled
+    (root / "tmp").mkdir()
+    done = subprocess.run(
+        [str(python), str(script), str(corpus_dir), str(root / "base"), str(sentinel)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=600,
+    )
+    lines = [json.loads(x[8:]) for x in done.stdout.splitlines() if x.startswith("HOSTILE ")]
+    for line in lines:
+        line["name"] = names[line["name"]]
+    lines.append(
+        {
+            "beside_the_corpus": sorted(p.name for p in root.iterdir()),
+            "temp_files_left": len(list((root / "tmp").iterdir())),
+            "exit": done.returncode,
+            "stderr": done.stderr[-500:],
+        }
+    )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--published", action="store_true", help="also run qibo-client 0.2.4")
     parser.add_argument("--seeds", type=int, nargs="*", default=list(SEEDS))
+    parser.add_argument(
+        "--published-hostile",
+        action="store_true",
+        help="only feed the hostile download corpus to qibo-client 0.2.4's extraction",
+    )
     options = parser.parse_args(argv)
     seeds = tuple(options.seeds)
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
+        if options.published_hostile:
+            for line in published_hostile_figures(published_python(), root):
+                print("published-hostile", json.dumps(line), flush=True)
+            return
         with fault_server(root / "server", seeds=seeds + tuple(s + 1000 for s in seeds)) as url:
             for seed in seeds:
                 figures = fault_scenario(url, seed, root / f"results-{seed}").figures()

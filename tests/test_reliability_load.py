@@ -91,10 +91,17 @@ def one_client(url: str, index: int, results: Path, jobs: int) -> ClientRun:
     return run
 
 
-def job_list(url: str, index: int) -> list[dict[str, Any]]:
-    answer = requests.get(f"{url}/api/jobs/", headers={"x-api-token": token_for(index)}, timeout=60)
+def ask(url: str, index: int, path: str) -> Any:
+    """A GET straight to serve with user ``index``'s token."""
+    answer = requests.get(
+        f"{url}/api/{path}", headers={"x-api-token": token_for(index)}, timeout=60
+    )
     answer.raise_for_status()
     return answer.json()
+
+
+def job_list(url: str, index: int) -> list[dict[str, Any]]:
+    return ask(url, index, "jobs/")
 
 
 def load_run(
@@ -129,6 +136,8 @@ def test_twenty_clients_twenty_jobs_each_nothing_lost_or_duplicated(tmp_path: Pa
         runs, seconds = load_run(server.url, tmp_path / "results")
         print(json.dumps(figures(runs, seconds)))
         lists = {run.index: job_list(server.url, run.index) for run in runs}
+        disks = {run.index: ask(server.url, run.index, "disk_quota/") for run in runs}
+        quotas = {run.index: ask(server.url, run.index, "projectquotas/") for run in runs}
         foreign = requests.get(
             f"{server.url}/api/jobs/{runs[1].pids[0]}/",
             headers={"x-api-token": token_for(0)},
@@ -151,6 +160,12 @@ def test_twenty_clients_twenty_jobs_each_nothing_lost_or_duplicated(tmp_path: Pa
         assert {j["user"]["email"] for j in listed} == {email_for(run.index)}
         assert all(j["status"] == "success" for j in listed)
         assert Counter(j["nshots"] for j in listed) == Counter(run.shots.values())
+
+        # Quotas are the user's own: each spent exactly its 20 jobs, whatever the others did.
+        assert [d["user"]["email"] for d in disks[run.index]] == [email_for(run.index)]
+        numpy = next(q for q in quotas[run.index] if q["partition"]["name"] == "numpy")
+        assert numpy["jobs_max"] - numpy["jobs_left"] == JOBS_EACH
+        assert numpy["shots_max"] - numpy["shots_left"] == sum(run.shots.values())
 
     every_pid = [pid for run in runs for pid in run.pids]
     assert len(every_pid) == len(set(every_pid)) == CLIENTS * JOBS_EACH

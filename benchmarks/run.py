@@ -26,7 +26,13 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from harness.context import Bench  # noqa: E402
-from harness.environment import LocalServer, machine, published_python, versions  # noqa: E402
+from harness.environment import (  # noqa: E402
+    LocalServer,
+    machine,
+    precompile_ours,
+    published_python,
+    versions,
+)
 from harness.report import Row, text_table, write_markdown  # noqa: E402
 
 CASES = {
@@ -81,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
     published = published_python(args.published_venv.resolve(), log=log)
+    precompile_ours()
     scratch = Path(tempfile.mkdtemp(prefix="qibo-bench-"))
     modules = {name: importlib.import_module(CASES[name]) for name in args.case_list}
     rows: list[Row] = []

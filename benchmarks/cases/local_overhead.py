@@ -11,7 +11,7 @@ from harness.context import Bench
 from harness.environment import run_driver
 from harness.report import Row, median, seconds
 
-FULL = {"nqubits": 20, "ngates": 100, "repeats": 7}
+FULL = {"nqubits": 20, "ngates": 100, "repeats": 9}
 SMOKE = {"nqubits": 8, "ngates": 20, "repeats": 2}
 TARGET = 0.10
 NEEDS_SERVER = False
@@ -23,7 +23,9 @@ def run(bench: Bench) -> list[Row]:
         bench.ours, "local", args, env={"RESULTS_BASE_FOLDER": str(bench.results_dir())}
     )
     direct, local = median(answer["direct"]), median(answer["local"])
-    overhead = local / direct - 1.0
+    # Each local:// run is paired with the direct call just before it, so a slow spell of the
+    # shared machine weighs on both sides of a pair: the median of the pairs' ratios.
+    overhead = median([b / a for a, b in zip(answer["direct"], answer["local"], strict=True)]) - 1
     bench.note(
         "local direct qibo: seconds "
         + ", ".join(f"{v:.3f}" for v in answer["direct"])
@@ -33,10 +35,10 @@ def run(bench: Bench) -> list[Row]:
     return [
         Row(
             f"5. local:// ({args['nqubits']} qubits, {args['ngates']} gates)",
-            "run_circuit().result() vs circuit()",
+            "result() vs circuit(), median of paired ratios",
             "no local://",
             seconds(local),
-            f"qibo directly {seconds(direct)}",
+            f"qibo directly {seconds(direct)}; ratio of medians {local / direct - 1:+.0%}",
             f"{overhead * 100:+.0f}%",
             f"<= +{TARGET * 100:.0f}%",
             overhead <= TARGET,

@@ -57,11 +57,11 @@ def _peak_kib() -> int:
 
 
 class RequestCounter:
-    """Counts the HTTP requests this process sends, by method and path shape."""
+    """Counts the HTTP requests this process sends, by method and path shape, and times them."""
 
     def __init__(self) -> None:
         self.counts: collections.Counter[str] = collections.Counter()
-        self.times: list[float] = []
+        self.log: list[tuple[str, float, float]] = []  # (shape, sent, answered), wall clock
 
     def install(self) -> None:
         import requests
@@ -71,10 +71,12 @@ class RequestCounter:
 
         def send(session: Any, request: Any, **kwargs: Any) -> Any:
             path = request.path_url.split("?", 1)[0]
-            shape = _PID_PATH.sub("/api/jobs/<pid>/", path)
-            counter.counts[f"{request.method} {shape}"] += 1
-            counter.times.append(time.time())
-            return original(session, request, **kwargs)
+            shape = f"{request.method} {_PID_PATH.sub('/api/jobs/<pid>/', path)}"
+            counter.counts[shape] += 1
+            sent = time.time()
+            response = original(session, request, **kwargs)
+            counter.log.append((shape, sent, time.time()))
+            return response
 
         requests.Session.send = send  # type: ignore[method-assign]
 
@@ -83,6 +85,16 @@ class RequestCounter:
 
     def status_requests(self) -> int:
         return self.counts["GET /api/jobs/<pid>/"] + self.counts["GET /api/jobs/"]
+
+    def last_status_answer(self) -> float | None:
+        """When the last status request before the download was answered: the end seen."""
+        answered = None
+        for shape, _, end in self.log:
+            if shape.endswith("/download/"):
+                break
+            if shape in ("GET /api/jobs/<pid>/", "GET /api/jobs/"):
+                answered = end
+        return answered
 
 
 def _headers(token: str) -> dict[str, str]:
@@ -183,6 +195,7 @@ def task_wait(args: dict[str, Any]) -> dict[str, Any]:
     return {
         "started_at": started,
         "returned_at": returned,
+        "final_status_at": counter.last_status_answer(),
         "status_requests": counter.status_requests(),
         "requests": counter.total(),
         "by": dict(counter.counts),

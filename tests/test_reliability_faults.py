@@ -36,7 +36,7 @@ from tests.support.faulty_proxy import FaultPlan, faulty_proxy
 from tests.support.results import ChunkStream, files_archive, fixture_bytes
 from tests.support.serve import serve
 
-from qibo_client import Client
+from qibo_client import Client, QiboJob
 from qibo_client.adapters.filesystem_store import FilesystemResultStore
 from qibo_client.adapters.http_transport import HttpTransport
 from qibo_client.exceptions import (
@@ -248,15 +248,22 @@ def fault_scenario(
         reused = False
         if done is not None:
             before = len(plan.log)
-            with Client(token, proxy, result_store=store) as client:
-                job = client._job(done.pid)
-                again = job.result(verbose=False)
+            transport = HttpTransport(proxy, token)
+            again = QiboJob(done.pid, proxy, transport=transport, result_store=store).result(
+                verbose=False
+            )
+            transport.close()
             reused = len(plan.log) == before and again is not None
     leftovers = [p.name for p in results.iterdir() if p.name.startswith(".")]
     leaks = [
         f"{type(o.error).__name__}: {o.error}"
         for o in outcomes
         if o.error is not None and token in f"{o.error!r} {o.error}"
+    ]
+    leaks += [
+        str(path)
+        for path in results.rglob("*")
+        if path.is_file() and token.encode() in path.read_bytes()
     ]
     return Scenario(
         seed, plan, outcomes, server_job_list(server_url, token), leftovers, seconds, reused, leaks
@@ -379,8 +386,9 @@ def test_qibo_job_retries_a_download_that_ended_early(tmp_path: Path, short: int
 
     store = FilesystemResultStore(tmp_path / "base")
     transport = ShortDownloads(["success"])
-    with Client("t-123456", "http://unused", transport=transport, result_store=store) as client:
-        result = client._job("job-1").result(verbose=False)
+    result = QiboJob("job-1", "http://unused", transport=transport, result_store=store).result(
+        verbose=False
+    )
     assert source.opened == short + 1
     assert result is not None and sum(result.frequencies().values()) > 0
     assert [p.name for p in (tmp_path / "base").iterdir()] == ["job-1"]
@@ -397,10 +405,10 @@ def test_a_hostile_download_is_not_retried(tmp_path: Path) -> None:
             return ChunkStream(b"<html><title>login</title></html>")
 
     store = FilesystemResultStore(tmp_path / "base")
-    with Client(
-        "t-123456", "http://unused", transport=HtmlDownloads(["success"]), result_store=store
-    ) as client:
-        assert client._job("job-1").result(verbose=False) is None
+    job = QiboJob(
+        "job-1", "http://unused", transport=HtmlDownloads(["success"]), result_store=store
+    )
+    assert job.result(verbose=False) is None
     assert opened == [1]
 
 
@@ -410,7 +418,7 @@ PUBLISHED_SCRIPT = textwrap.dedent(
     """
     import json, sys, traceback
     from qibo import Circuit, gates
-    from qibo_client import Client
+    from qibo_client import Client, QiboJob
 
     url, token, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
     client = Client(token, url)

@@ -272,3 +272,10 @@ def test_job_reprs_for_terminals_and_notebooks(tmp_path):
     job.device = "<numpy>"
     page = job._repr_html_()
     assert "<td>job-1</td>" in page and "&lt;numpy&gt;" in page
+
+
+def test_the_first_status_request_is_as_tolerant_as_the_rest(tmp_path):
+    transport = ScriptedTransport(["success"])
+    transport.failures = [transient(0)]
+    assert make_job(transport, tmp_path).result(wait=0) == b"result-bytes"
+    assert transport.count("get_job") == 2

@@ -205,7 +205,7 @@ class QiboJob:
         self, wait: float, timeout: float | None, progress: _Progress
     ) -> QiboJobStatus | None:
         poller = JobPoller(self.transport, self.pid, PollPolicy(interval=max(float(wait), 0.0)))
-        poller.until_final(poller.fetch(), timeout=timeout, on_update=progress.update)
+        poller.until_final(poller.fetch_tolerant(), timeout=timeout, on_update=progress.update)
         return self._status
 
     def wait(

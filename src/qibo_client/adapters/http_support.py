@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import importlib.metadata
 import math
+import random
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -117,6 +118,11 @@ class SafeMethodRetry(Retry):
     (POST) must never be sent twice behind the caller's back.
     """
 
+    def get_backoff_time(self) -> float:
+        """Full jitter: a uniform draw below urllib3's exponential backoff."""
+        ceiling = super().get_backoff_time()
+        return random.uniform(0.0, ceiling) if ceiling > 0 else 0.0
+
     def increment(self, method: str | None = None, *args: Any, **kwargs: Any) -> Retry:  # type: ignore[override]
         if method is not None and not self._is_method_retryable(method):
             exhausted = self.new(total=0, connect=0, read=0, status=0, other=0)
@@ -139,7 +145,6 @@ def retrying_adapter(retries: int, backoff_factor: float) -> HTTPAdapter:
         allowed_methods=RETRY_METHODS,
         status_forcelist=RETRY_STATUSES,
         backoff_factor=backoff_factor,
-        backoff_jitter=backoff_factor,
         backoff_max=30,
         respect_retry_after_header=True,
         raise_on_status=False,
@@ -241,10 +246,10 @@ def api_error(response: requests.Response, method: str, url: str, token: str) ->
 
 
 def network_error(
-    method: str, url: str, error: requests.RequestException, retries: int, token: str
+    method: str, url: str, error: requests.RequestException, tries: int, token: str
 ) -> QiboApiError:
-    """``QiboApiError(status=0)`` for a request that got no answer."""
-    retried = f" (tried {retries + 1} times)" if method in RETRY_METHODS and retries else ""
+    """``QiboApiError(status=0)`` for a request that got no (whole) answer after ``tries`` tries."""
+    retried = f" (tried {tries} times)" if tries > 1 else ""
     message = (
         f"could not get an answer from {url}{retried}: {describe_failure(error)}; "
         "check the URL and your network connection"
@@ -288,6 +293,38 @@ def submission_error(
     return SubmissionOutcomeUnknownError(
         method="POST", url=url, message=scrub(message, token), idempotency_key=key or ""
     )
+
+
+#: Answers to a job submission that may come after the server queued the job.
+OUTCOME_UNKNOWN_STATUSES = frozenset({500, 502, 503, 504})
+
+
+def gateway_submission_error(
+    error: QiboApiError, key: str | None, extensions: frozenset[str]
+) -> SubmissionOutcomeUnknownError:
+    """A 5xx to ``POST /api/jobs/``: the job may or may not be queued; say how to find out."""
+    if key and "idempotency" in extensions:
+        advice = f"resubmit with run_circuit(..., idempotency_key={key!r}) to get the same job"
+    elif key:
+        advice = (
+            "check client.print_job_info() first; if the job is not there, resubmit with "
+            f"run_circuit(..., idempotency_key={key!r})"
+        )
+    else:
+        advice = "check client.print_job_info() before submitting again"
+    return SubmissionOutcomeUnknownError(
+        method="POST",
+        url=error.url,
+        status=error.status,
+        message=f"the server answered {error.status} ({error.message}) after the job was "
+        f"sent: it may or may not be queued; {advice}",
+        idempotency_key=key or "",
+    )
+
+
+def full_jitter(factor: float, attempt: int, cap: float = 30.0) -> float:
+    """Seconds to wait before retry ``attempt``: uniform in [0, min(cap, factor * 2^(attempt-1))]."""
+    return random.uniform(0.0, min(cap, factor * 2 ** (attempt - 1)))
 
 
 def not_json(

@@ -7,6 +7,7 @@ job submission never is.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -59,6 +60,7 @@ class HttpTransport(Transport):
         self._connect_timeout = float(connect_timeout)
         self._read_timeout = float(read_timeout)
         self._retries = retries
+        self._backoff_factor = float(backoff_factor)
         self._extensions: set[str] = set()
         self._long_poll_refused = False
         self._session = support.TokenSafeSession()
@@ -94,11 +96,24 @@ class HttpTransport(Transport):
         return response
 
     def _send(self, method: str, url: str, **kw: Any) -> requests.Response:
-        """Send one request; a network failure becomes ``QiboApiError(status=0)``."""
-        try:
-            return self._request(method, url, **kw)
-        except requests.RequestException as error:
-            raise support.network_error(method, url, error, self._retries, self._token) from error
+        """Send one request; a network failure becomes ``QiboApiError(status=0)``.
+
+        urllib3 retries a GET or DELETE up to its answer's headers; a body cut off
+        after them (``ChunkedEncodingError``) is retried here, with the same bound.
+        """
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return self._request(method, url, **kw)
+            except requests.exceptions.ChunkedEncodingError as error:
+                if method in support.RETRY_METHODS and attempts <= self._retries:
+                    time.sleep(support.full_jitter(self._backoff_factor, attempts))
+                    continue
+                raise support.network_error(method, url, error, attempts, self._token) from error
+            except requests.RequestException as error:
+                tries = self._retries + 1 if method in support.RETRY_METHODS else 1
+                raise support.network_error(method, url, error, tries, self._token) from error
 
     def _ok(self, response: requests.Response, method: str, url: str) -> requests.Response:
         if not 200 <= response.status_code < 300:
@@ -141,6 +156,11 @@ class HttpTransport(Transport):
             raise support.submission_error(
                 error, url, idempotency_key, self.extensions, self._token
             ) from error
+        if response.status_code in support.OUTCOME_UNKNOWN_STATUSES:
+            # A gateway error may come after the server queued the job.
+            answered = support.api_error(response, "POST", url, self._token)
+            response.close()
+            raise support.gateway_submission_error(answered, idempotency_key, self.extensions)
         return self._parse(parse_submission_answer, self._ok(response, "POST", url), "POST", url)
 
     def get_job(self, pid: str, *, wait: float = 0.0, known_status: str | None = None) -> JobInfo:

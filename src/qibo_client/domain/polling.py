@@ -63,6 +63,21 @@ class JobPoller:
         self.requests += 1
         return self.transport.get_job(self.pid, wait=wait, known_status=known_status)
 
+    def fetch_tolerant(self) -> JobInfo:
+        """The first status request, with the same tolerance of transient failures as the rest."""
+        failures = 0
+        while True:
+            try:
+                return self.fetch()
+            except QiboApiError as error:
+                failures += 1
+                if (
+                    error.status not in TRANSIENT_STATUSES
+                    or failures > self.policy.max_transient_failures
+                ):
+                    raise
+                self.sleep(self.policy.backoff(failures))
+
     def until_final(
         self,
         first: JobInfo,

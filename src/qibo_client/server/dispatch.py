@@ -218,11 +218,17 @@ class Dispatcher:
                         worker.terminate()
                 worker.wait_ready()
                 return worker
-            except WorkerGone as error:
+            except Exception as error:  # any failure to start is retried, never fatal
                 if self._closing:
                     return None
                 failures += 1
-                log.warning("worker %d could not start (attempt %d): %s", slot, failures, error)
+                log.warning(
+                    "worker %d could not start (attempt %d): %s",
+                    slot,
+                    failures,
+                    error,
+                    exc_info=not isinstance(error, WorkerGone),
+                )
                 if failures >= 3:
                     self._fail_next(f"the server could not start a worker process: {error}")
                 with self._changed:
@@ -255,7 +261,8 @@ class Dispatcher:
                     with contextlib.suppress(Exception):
                         reason = f"the server failed while running the job: {error!r}"
                         self._finish(pid, {"ok": False, "stderr": reason}, None)
-                    worker.kill()
+                    if worker is not None:
+                        worker.kill()
                     worker = None
                 finally:
                     with self._changed:

@@ -11,6 +11,7 @@ Status requests are counted in each waiting process.
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import tempfile
 from datetime import datetime
@@ -102,8 +103,12 @@ def run(bench: Bench) -> list[Row]:
     pair = {"published": ("published", url), "ours": ("ours", url)}
     lags: dict[str, list[float]] = {label: [] for label in pair}
     seen: dict[str, list[float]] = {label: [] for label in pair}
+    # A job length off the 0.5 s polling grid, different each time: polling loops that started
+    # with the job must not all happen to ask just after it ends.
+    jitter = random.Random(3)
     for _ in range(lag_jobs):
-        for label, answer in wait_together(bench, LAG_JOB_SECONDS, pair).items():
+        length = LAG_JOB_SECONDS + jitter.uniform(0.0, WAIT)
+        for label, answer in wait_together(bench, length, pair).items():
             lags[label].append(answer["lag"])
             seen[label].append(answer["seen"])
     bench.log(f"  waiting on a {long_job:g} s job (also through a proxy hiding long-poll)")

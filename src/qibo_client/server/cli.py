@@ -23,6 +23,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from qibo_client.cli.main import positive_int
+
 if TYPE_CHECKING:
     import uvicorn
 
@@ -72,16 +74,6 @@ def _device(text: str) -> tuple[str, int | None]:
     return name.strip(), int(qubits)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -123,7 +115,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=1,
         help="worker processes running circuits in parallel (default: 1)",
     )
@@ -138,7 +130,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-request-bytes",
-        type=_positive,
+        type=positive_int,
         default=DEFAULT_MAX_REQUEST_BYTES,
         metavar="N",
         help=f"largest request body accepted (default: {DEFAULT_MAX_REQUEST_BYTES})",

@@ -6,6 +6,8 @@ import pytest
 from tests.support.fakes import DictResultStore, RecordingRenderer, ScriptedTransport, job_wire
 
 from qibo_client import Client
+from qibo_client.domain.batch import iter_completed
+from qibo_client.domain.polling import PollPolicy
 from qibo_client.domain.records import JobInfo
 from qibo_client.exceptions import JobTimeoutError
 
@@ -81,3 +83,34 @@ def test_wait_all_times_out_naming_a_pending_job(tmp_path):
         client.wait_all(
             [QiboJob("job-1", "fake://server", transport=transport)], wait=0.01, timeout=0.05
         )
+
+
+def test_with_long_poll_a_held_request_replaces_the_sleep(tmp_path):
+    transport = ListTransport({"job-1": 3, "job-2": 2})
+    transport.long_poll = True
+    client = client_for(transport, tmp_path)
+    jobs = client.run_circuits([{"nqubits": 1, "queue": []}] * 2, device="numpy")
+    slept: list[float] = []
+    finished = iter_completed(transport, jobs, PollPolicy(interval=5.0), sleep=slept.append)
+    assert sorted(job.pid for job in finished) == ["job-1", "job-2"]
+    assert slept == []
+    held = [wait for name, wait in transport.calls if name == "get_job"]
+    assert len(held) == 2 and all(wait > 0 for wait in held)  # one per unfinished round
+
+
+def test_without_long_poll_rounds_sleep_the_interval(tmp_path):
+    transport = ListTransport({"job-1": 3})
+    client = client_for(transport, tmp_path)
+    jobs = client.run_circuits([{"nqubits": 1, "queue": []}], device="numpy")
+    slept: list[float] = []
+    list(iter_completed(transport, jobs, PollPolicy(interval=5.0), sleep=slept.append))
+    assert slept == [5.0, 5.0]
+
+
+def test_submissions_keep_their_order_when_sent_concurrently(tmp_path):
+    transport = ListTransport({})
+    client = client_for(transport, tmp_path)
+    circuits = [{"nqubits": n, "queue": []} for n in range(1, 9)]
+    jobs = client.run_circuits(circuits, device="numpy", concurrency=4)
+    assert [job.circuit["nqubits"] for job in jobs] == list(range(1, 9))
+    assert transport.count("server_version") == 1

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,16 @@ def _check_submission_arguments(device: Any, project: Any, nshots: Any, verbatim
         raise ValueError(f"nshots must be a positive whole number or None, got {nshots!r}")
     if not isinstance(verbatim, bool):
         raise TypeError(f"verbatim must be True or False, got {verbatim!r}")
+
+
+def _map_concurrently(
+    action: Callable[[Any], QiboJob], items: list[Any], concurrency: int
+) -> list[QiboJob]:
+    """``[action(item) for item in items]`` over up to ``concurrency`` threads, in order."""
+    if concurrency <= 1 or len(items) <= 1:
+        return [action(item) for item in items]
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(action, items))
 
 
 class Client:
@@ -278,9 +289,24 @@ class Client:
         project: str = "personal",
         nshots: int | None = None,
         verbatim: bool = False,
+        *,
+        concurrency: int = 4,
     ) -> list[QiboJob]:
-        """Submit several circuits with the same settings; their jobs, in order."""
-        return [self.run_circuit(c, device, project, nshots, verbatim) for c in circuits]
+        """Submit several circuits with the same settings; their jobs, in order.
+
+        Submissions go over a few connections at once (``concurrency``). If one
+        fails, the error is raised after the others were sent; ``client.pid``
+        then names the last job queued.
+        """
+        raws = [circuit_to_raw(c) for c in circuits]
+        _check_submission_arguments(device, project, nshots, verbatim)
+        if not self._versions_checked:
+            self.check_client_server_qibo_versions()
+
+        def submit(raw: dict[str, Any]) -> QiboJob:
+            return self.run_circuit(raw, device, project, nshots, verbatim)
+
+        return _map_concurrently(submit, raws, concurrency)
 
     def as_completed(
         self, jobs: Iterable[QiboJob], *, wait: float = 0.5, timeout: float | None = None
@@ -303,11 +329,25 @@ class Client:
         return ordered
 
     def results(
-        self, jobs: Iterable[QiboJob], *, wait: float = 0.5, timeout: float | None = None
+        self,
+        jobs: Iterable[QiboJob],
+        *,
+        wait: float = 0.5,
+        timeout: float | None = None,
+        concurrency: int = 4,
     ) -> list[Any]:
-        """Wait for all the jobs, then return their results in order (``None`` for failed ones)."""
-        ordered = self.wait_all(jobs, wait=wait, timeout=timeout)
-        return [job.result(verbose=False) for job in ordered]
+        """Wait for all the jobs, then return their results in order (``None`` for failed ones).
+
+        Each result is downloaded as soon as its job finishes, over a few
+        connections at once (``concurrency``).
+        """
+        ordered = list(jobs)
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            futures = {
+                job.pid: pool.submit(job.result, verbose=False)
+                for job in self.as_completed(ordered, wait=wait, timeout=timeout)
+            }
+            return [futures[job.pid].result() for job in ordered]
 
     def close(self) -> None:
         """Release the transport's connections (and an embedded server's workers)."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import html
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,12 @@ __all__ = ["QiboJob", "QiboJobStatus", "convert_str_to_job_status"]
 
 #: How many times a result download is tried when the transfer breaks off.
 DOWNLOAD_ATTEMPTS = 4
+
+
+def _quietly(action: Callable[[], object]) -> None:
+    """Run a best-effort background step; its failure shows up later, where it matters."""
+    with contextlib.suppress(Exception):
+        action()
 
 
 class _Progress:
@@ -243,6 +250,8 @@ class QiboJob:
         with self._progress(verbose) as progress:
             status = self._status
             if status is None or not status.is_final:  # a final status never changes again
+                # Import and warm the loader while the job runs, not after it ends.
+                threading.Thread(target=_quietly, args=(store.prepare,), daemon=True).start()
                 status = self._poll_until_final(wait, timeout, progress)
             try:
                 self.results_folder = self._download(pid, store)

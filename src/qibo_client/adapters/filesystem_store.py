@@ -119,6 +119,11 @@ class FilesystemResultStore(ResultStore):
         else:
             aside.unlink(missing_ok=True)
 
+    def prepare(self) -> None:
+        from qibo_client.results.loader import warm_up
+
+        warm_up()
+
     def load(self, pid: str) -> Any:
         from qibo_client.results.loader import load_result_file
 

@@ -7,11 +7,12 @@ finish, like :func:`concurrent.futures.as_completed`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from qibo_client.domain.polling import TRANSIENT_STATUSES, PollPolicy
+from qibo_client.domain.polling import LONG_POLL_WINDOW, TRANSIENT_STATUSES, PollPolicy
 from qibo_client.exceptions import JobTimeoutError, QiboApiError
 from qibo_client.ports import Transport
 
@@ -59,7 +60,15 @@ def iter_completed(
         if deadline is not None and clock() >= deadline:
             job = next(iter(pending.values()))
             raise JobTimeoutError(job.pid, float(timeout or 0), job._status_text)
-        pause = policy.interval
-        if deadline is not None:
-            pause = min(pause, max(deadline - clock(), 0.0))
-        sleep(pause)
+        remaining = None if deadline is None else max(deadline - clock(), 0.0)
+        if transport.supports_long_poll:
+            # Hold one request on a pending job instead of sleeping: the round ends
+            # as soon as that job moves on (finishing jobs move on in queue order).
+            oldest = next(iter(pending.values()))
+            window = LONG_POLL_WINDOW if remaining is None else min(LONG_POLL_WINDOW, remaining)
+            with contextlib.suppress(QiboApiError):  # the next round's list decides
+                oldest._apply(
+                    transport.get_job(oldest.pid, wait=window, known_status=oldest._status_text)
+                )
+            continue
+        sleep(policy.interval if remaining is None else min(policy.interval, remaining))

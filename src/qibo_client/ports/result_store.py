@@ -40,6 +40,13 @@ class ResultStore(ABC):
     def save_archive(self, pid: str, stream: ResultStream) -> Path:
         """Receive the archive, extract it into the job's folder, return that folder."""
 
+    def prepare(self) -> None:  # noqa: B027 - optional hook
+        """Get ready to load a result soon (import libraries, build caches).
+
+        Called in the background while a job is still running; a store with
+        nothing to prepare keeps this no-op.
+        """
+
     @abstractmethod
     def load(self, pid: str) -> Any:
         """The stored result as qibo's result object (what ``qibo.result.load_result`` gives)."""

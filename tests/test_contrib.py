@@ -54,6 +54,24 @@ def test_both_plugins_are_discovered_through_the_entry_point_group() -> None:
     assert "BACKEND qibo_client_backend.plugin" in done.stdout
 
 
+def test_qibo_client_plugins_lists_the_built_ins_and_both_contrib_plugins() -> None:
+    done = run_python(
+        "import sys; from qibo_client.cli.main import main; sys.exit(main(['plugins']))"
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {tuple(line.split()[:3]) for line in done.stdout.splitlines()[2:]}
+    for row in [
+        ("transport", "http", "qibo-client"),
+        ("transport", "local", "qibo-client"),
+        ("renderer", "rich", "qibo-client"),
+        ("renderer", "logging", "qibo-client"),
+        ("result", "store", "filesystem"),
+        ("renderer", "jsonl", "qibo-client-jsonl"),
+        ("plugin", "qibo_backend", "qibo-client-backend"),
+    ]:
+        assert row in rows, (row, done.stdout)
+
+
 @needs_local_server
 def test_a_local_job_emits_json_lines() -> None:
     code = textwrap.dedent(

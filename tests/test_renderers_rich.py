@@ -19,7 +19,8 @@ from tests.support.renderers import (
     snapshot,
 )
 
-from qibo_client.adapters.rich_renderer import ElapsedTime, RichRenderer, StatusPanel
+from qibo_client.adapters.rich_renderer import RichRenderer
+from qibo_client.adapters.rich_views import ElapsedTime, StatusPanel
 from qibo_client.bootstrap import build_renderer
 from qibo_client.domain.records import DiskQuota, JobInfo, Partition, ProjectQuota
 from qibo_client.domain.status import QiboJobStatus

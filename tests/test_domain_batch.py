@@ -114,3 +114,20 @@ def test_submissions_keep_their_order_when_sent_concurrently(tmp_path):
     jobs = client.run_circuits(circuits, device="numpy", concurrency=4)
     assert [job.circuit["nqubits"] for job in jobs] == list(range(1, 9))
     assert transport.count("server_version") == 1
+
+
+def test_a_failed_submission_in_a_batch_hands_back_the_queued_jobs(tmp_path):
+    from qibo_client.exceptions import JobPostServerError
+
+    class RefusesThird(ListTransport):
+        def submit_job(self, submission, *, idempotency_key=None):
+            if submission.circuit["nqubits"] == 3:
+                raise JobPostServerError("too many qubits")
+            return super().submit_job(submission, idempotency_key=idempotency_key)
+
+    client = client_for(RefusesThird({}), tmp_path)
+    circuits = [{"nqubits": n, "queue": []} for n in range(1, 6)]
+    with pytest.raises(JobPostServerError) as caught:
+        client.run_circuits(circuits, device="numpy", concurrency=2)
+    queued = caught.value.submitted_jobs
+    assert sorted(job.circuit["nqubits"] for job in queued) == [1, 2, 4, 5]

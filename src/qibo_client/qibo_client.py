@@ -72,11 +72,19 @@ def _check_submission_arguments(device: Any, project: Any, nshots: Any, verbatim
 def _map_concurrently(
     action: Callable[[Any], QiboJob], items: list[Any], concurrency: int
 ) -> list[QiboJob]:
-    """``[action(item) for item in items]`` over up to ``concurrency`` threads, in order."""
-    if concurrency <= 1 or len(items) <= 1:
-        return [action(item) for item in items]
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        return list(pool.map(action, items))
+    """``[action(item) for item in items]`` over up to ``concurrency`` threads, in order.
+
+    Every item is tried. If any failed, the first error is raised with the jobs
+    that were queued attached as ``error.submitted_jobs``, so none is lost.
+    """
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [pool.submit(action, item) for item in items]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        first = errors[0]
+        first.submitted_jobs = [f.result() for f in futures if f.exception() is None]  # type: ignore[union-attr]
+        raise first  # type: ignore[misc]
+    return [f.result() for f in futures]
 
 
 class Client:
@@ -295,8 +303,8 @@ class Client:
         """Submit several circuits with the same settings; their jobs, in order.
 
         Submissions go over a few connections at once (``concurrency``). If one
-        fails, the error is raised after the others were sent; ``client.pid``
-        then names the last job queued.
+        fails, every other circuit is still sent, then the first error is
+        raised with the queued jobs in its ``submitted_jobs`` attribute.
         """
         raws = [circuit_to_raw(c) for c in circuits]
         _check_submission_arguments(device, project, nshots, verbatim)

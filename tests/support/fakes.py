@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qibo_client.adapters.local_transport import LocalResponse
 from qibo_client.domain.records import (
     DiskQuota,
     JobInfo,
@@ -26,19 +27,6 @@ from qibo_client.ports import (
     ResultStream,
     Transport,
 )
-
-
-@dataclass
-class FakeResponse:
-    status_code: int = 200
-    body: Any = None
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status_code < 300
-
-    def json(self) -> Any:
-        return self.body
 
 
 class BytesStream(ResultStream):
@@ -124,9 +112,9 @@ class ScriptedTransport(Transport):
         self.calls.append(("open_result", pid))
         return BytesStream(self.archive)
 
-    def delete_job(self, pid: str) -> FakeResponse:
+    def delete_job(self, pid: str) -> LocalResponse:
         self.calls.append(("delete_job", pid))
-        return FakeResponse(204)
+        return LocalResponse(204)
 
     def delete_all_jobs(self) -> list[str]:
         return []

@@ -1,13 +1,16 @@
-"""The composition root: picks the adapters for a URL and the environment.
+"""The composition root: the one place that turns names into adapters.
 
-This is the one place that turns names (a URL scheme, ``QIBO_CLIENT_UI``,
-``QIBO_CLIENT_STORE``) into adapter instances, by asking the plugins. The
-domain calls it only when the caller did not hand in adapters of its own.
+A URL scheme, ``QIBO_CLIENT_UI`` and ``QIBO_CLIENT_STORE`` are looked up among
+the registered plugins here and nowhere else. :func:`wire` builds a client's
+adapters once; a :class:`~qibo_client.qibo_job.QiboJob` gets them from its
+client, or from :func:`wire` when built from a pid, a URL and headers as the
+published API allows.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from urllib.parse import urlsplit
 
 from qibo_client.exceptions import ConfigurationError
@@ -85,4 +88,61 @@ def build_result_store(name: str | None = None) -> ResultStore:
     raise ConfigurationError(
         f"no result store is called {wanted!r}; registered stores: "
         f"{', '.join(sorted(p.name for p in plugins))}"
+    )
+
+
+class Adapters:
+    """One client's adapters: given ones kept, missing ones built on first use, once.
+
+    The transport is built at once (a wrong URL fails where it was given); the
+    store and the renderer only when first needed, so a client that never
+    downloads or draws imports neither.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        result_store: ResultStore | None = None,
+        renderer: Renderer | None = None,
+        ui: str | None = None,
+    ) -> None:
+        self.transport = transport
+        self._result_store = result_store
+        self._renderer = renderer
+        self._ui = ui
+        self._lock = threading.Lock()
+
+    @property
+    def result_store(self) -> ResultStore:
+        with self._lock:
+            if self._result_store is None:
+                self._result_store = build_result_store()
+            return self._result_store
+
+    @property
+    def renderer(self) -> Renderer:
+        with self._lock:
+            if self._renderer is None:
+                self._renderer = build_renderer(self._ui)
+            return self._renderer
+
+
+def wire(
+    url: str,
+    token: str,
+    *,
+    transport: Transport | None = None,
+    result_store: ResultStore | None = None,
+    renderer: Renderer | None = None,
+    ui: str | None = None,
+) -> Adapters:
+    """The adapters for a client of ``url``: those handed in, the rest from the plugins."""
+    if ui is not None:
+        renderer = renderer or build_renderer(ui)  # a name given is checked now
+    return Adapters(
+        transport if transport is not None else build_transport(url, token),
+        result_store=result_store,
+        renderer=renderer,
+        ui=ui,
     )

@@ -18,13 +18,17 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from qibo_client.bootstrap import Adapters, wire
 from qibo_client.domain.batch import iter_completed
+from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.polling import PollPolicy
-from qibo_client.domain.records import JobInfo, JobSubmission, validate_pid
+from qibo_client.domain.records import JobInfo, JobSubmission
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
 from qibo_client.exceptions import JobPostServerError
 from qibo_client.ports import Renderer, ResultStore, Transport
-from qibo_client.qibo_job import QiboJob
+from qibo_client.protocol.readers import validate_pid
+from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, TOKEN_HEADER
+from qibo_client.qibo_job import QiboJob, poll_interval
 
 __all__ = ["Client", "JobPostServerError"]
 
@@ -44,6 +48,20 @@ def _local_qibo_version() -> str:
         import qibo
 
         return str(qibo.__version__)
+
+
+def _check_client_package(minimum_text: str) -> None:
+    """Raise ``RuntimeError`` when this package is older than the server's minimum client."""
+    ours_text = _client_version()
+    try:
+        ours, minimum = Version(ours_text), Version(minimum_text)
+    except InvalidVersion:
+        return  # a source tree, or a minimum we cannot read: let the server decide
+    if ours < minimum:
+        raise RuntimeError(
+            f"The server requires qibo-client>={minimum}, but this is qibo-client {ours}: "
+            "please upgrade qibo-client"
+        )
 
 
 def circuit_to_raw(circuit: Any) -> dict[str, Any]:
@@ -108,22 +126,21 @@ class Client:
         if not isinstance(token, str):
             raise TypeError(f"token must be a string, got {type(token).__name__}")
         self.token = token
-        self.headers = {"x-api-token": token, "x-qibo-client-version": _client_version()}
         self.base_url = url
 
         self.pid: str | None = None
         self.results_folder: Path | None = None
         self.results_path: Path | None = None
 
-        if transport is None:
-            from qibo_client.bootstrap import build_transport
-
-            transport = build_transport(url, token)
-        self.transport = transport
-        self._result_store = result_store
-        self._renderer = renderer
-        self._ui = ui
+        self._adapters: Adapters = wire(
+            url, token, transport=transport, result_store=result_store, renderer=renderer, ui=ui
+        )
         self._versions_checked = False
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The protocol headers every request carries (the token among them)."""
+        return {TOKEN_HEADER: self.token, CLIENT_VERSION_HEADER: _client_version()}
 
     @classmethod
     def from_profile(cls, profile: str | None = None, **adapters: Any) -> Client:
@@ -142,31 +159,20 @@ class Client:
     # -- adapters -------------------------------------------------------------------
 
     @property
-    def result_store(self) -> ResultStore:
-        if self._result_store is None:
-            from qibo_client.bootstrap import build_result_store
+    def transport(self) -> Transport:
+        return self._adapters.transport
 
-            self._result_store = build_result_store()
-        return self._result_store
+    @property
+    def result_store(self) -> ResultStore:
+        return self._adapters.result_store
 
     @property
     def renderer(self) -> Renderer:
-        if self._renderer is None:
-            from qibo_client.bootstrap import build_renderer
-
-            self._renderer = build_renderer(self._ui)
-        return self._renderer
+        return self._adapters.renderer
 
     def _job(self, pid: str, **known: Any) -> QiboJob:
         return QiboJob(
-            pid=pid,
-            base_url=self.base_url,
-            headers=self.headers,
-            transport=self.transport,
-            result_store=self._result_store,
-            # A renderer picked by name is built now; otherwise the job picks one lazily.
-            renderer=self.renderer if self._ui else self._renderer,
-            **known,
+            pid=pid, base_url=self.base_url, headers=self.headers, adapters=self._adapters, **known
         )
 
     # -- the published API ----------------------------------------------------------
@@ -175,9 +181,13 @@ class Client:
         """Check that the local qibo is recent enough for the server.
 
         Raises ``RuntimeError`` if the local qibo is older than the server's
-        minimum; warns if it is older than the server's own.
+        minimum, or this client package older than the oldest the server
+        accepts (servers of the 0.3 generation say); warns if the local qibo is
+        older than the server's own.
         """
         versions = self.transport.server_version()
+        if versions.minimum_client_version is not None:
+            _check_client_package(versions.minimum_client_version)
         local = _local_qibo_version()
         try:
             local_v = Version(local)
@@ -286,7 +296,7 @@ class Client:
         jobs = []
         for info in selected[:limit] if limit is not None else selected:
             job = self._job(info.pid)
-            job._apply(info)
+            job.update(info)
             jobs.append(job)
         return jobs
 
@@ -317,18 +327,29 @@ class Client:
         return _map_concurrently(submit, raws, concurrency)
 
     def as_completed(
-        self, jobs: Iterable[QiboJob], *, wait: float = 0.5, timeout: float | None = None
+        self, jobs: Iterable[QiboJob], *, wait: float | None = 0.5, timeout: float | None = None
     ) -> Iterator[QiboJob]:
         """Yield the jobs as they finish (success or error), one job-list request per round.
 
         ``wait`` is the pause between rounds; ``timeout`` raises
         :class:`~qibo_client.exceptions.JobTimeoutError` when it passes.
         """
-        policy = PollPolicy(interval=max(float(wait), 0.0))
-        return iter_completed(self.transport, list(jobs), policy, timeout=timeout)
+        by_pid = {job.pid: job for job in jobs}
+        policy = PollPolicy(interval=poll_interval(wait))
+        deadline = Deadline.after(timeout)
+
+        def follow(info: JobInfo) -> None:
+            job = by_pid.get(info.pid)
+            if job is not None:
+                job.update(info)
+
+        for info in iter_completed(
+            self.transport, list(by_pid), policy, deadline, timeout=timeout, on_update=follow
+        ):
+            yield by_pid[info.pid]
 
     def wait_all(
-        self, jobs: Iterable[QiboJob], *, wait: float = 0.5, timeout: float | None = None
+        self, jobs: Iterable[QiboJob], *, wait: float | None = 0.5, timeout: float | None = None
     ) -> list[QiboJob]:
         """Wait until every job is final; returns the jobs in the order given."""
         ordered = list(jobs)

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import html
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qibo_client.domain.polling import TRANSIENT_STATUSES, JobPoller, PollPolicy
-from qibo_client.domain.records import JobInfo, validate_pid
+from qibo_client.domain.deadline import Deadline
+from qibo_client.domain.polling import PollPolicy, timeout_error, wait_until_final
+from qibo_client.domain.records import JobDeletion, JobInfo, StoredResult
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
 from qibo_client.exceptions import (
+    DeadlineExceededError,
     IncompleteDownloadError,
-    QiboApiError,
     UnsafeResultError,
 )
 from qibo_client.ports import (
@@ -31,20 +33,40 @@ from qibo_client.ports import (
     ProgressView,
     Renderer,
     ResultStore,
-    ServerResponse,
     Transport,
 )
+from qibo_client.protocol.readers import validate_pid
+from qibo_client.protocol.wire import TOKEN_HEADER
+
+if TYPE_CHECKING:
+    from qibo_client.bootstrap import Adapters
 
 __all__ = ["QiboJob", "QiboJobStatus", "convert_str_to_job_status"]
 
-#: How many times a result download is tried when the transfer breaks off.
-DOWNLOAD_ATTEMPTS = 4
+#: Environment variable for the pause between status checks when ``result(wait=None)``.
+SECONDS_BETWEEN_CHECKS_ENV = "SECONDS_BETWEEN_CHECKS"
+DEFAULT_SECONDS_BETWEEN_CHECKS = 2.0
 
 
 def _quietly(action: Callable[[], object]) -> None:
     """Run a best-effort background step; its failure shows up later, where it matters."""
     with contextlib.suppress(Exception):
         action()
+
+
+def poll_interval(wait: float | None) -> float:
+    """Seconds between status checks: ``wait``, or ``$SECONDS_BETWEEN_CHECKS`` for ``None``."""
+    if wait is None:
+        text = os.environ.get(SECONDS_BETWEEN_CHECKS_ENV, "")
+        try:
+            wait = float(text) if text.strip() else DEFAULT_SECONDS_BETWEEN_CHECKS
+        except ValueError:
+            raise ValueError(
+                f"${SECONDS_BETWEEN_CHECKS_ENV}={text!r} is not a number of seconds"
+            ) from None
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
+        raise ValueError(f"wait must be a number of seconds >= 0 or None, got {wait!r}")
+    return float(wait)
 
 
 class _Progress:
@@ -59,7 +81,7 @@ class _Progress:
         )
 
     def update(self, info: JobInfo) -> None:
-        self.job._apply(info)
+        self.job.update(info)
         if self.view is not None:
             self.view.update(self.job._snapshot(self.started))
 
@@ -89,6 +111,7 @@ class QiboJob:
         transport: Transport | None = None,
         result_store: ResultStore | None = None,
         renderer: Renderer | None = None,
+        adapters: Adapters | None = None,
     ) -> None:
         self.base_url = base_url
         self.headers = headers
@@ -100,48 +123,51 @@ class QiboJob:
 
         self._status: QiboJobStatus | None = None
         self._status_text: str | None = None
-        self.queue_position: int | None = None
-        self.seconds_to_job_start: int | float | None = None
-        self.queue_last_update: str | None = None
+        #: The server's latest answer about this job (``None`` before the first).
         self.info: JobInfo | None = None
 
         self.results_folder: Path | None = None
         self.results_path: Path | None = None
 
-        self._transport = transport
-        self._result_store = result_store
-        self._renderer = renderer
+        self._given = (transport, result_store, renderer)
+        self._adapters: Adapters | None = adapters
 
-    # -- adapters, resolved on first use ------------------------------------------
+    # -- adapters: the client's, or wired once from the URL and headers -----------
+
+    def _wired(self) -> Adapters:
+        if self._adapters is None:
+            from qibo_client.bootstrap import wire
+
+            transport, result_store, renderer = self._given
+            token = (self.headers or {}).get(TOKEN_HEADER, "")
+            self._adapters = wire(
+                self.base_url,
+                token,
+                transport=transport,
+                result_store=result_store,
+                renderer=renderer,
+            )
+        return self._adapters
 
     @property
     def transport(self) -> Transport:
-        if self._transport is None:
-            from qibo_client.bootstrap import build_transport
-
-            token = (self.headers or {}).get("x-api-token", "")
-            self._transport = build_transport(self.base_url, token)
-        return self._transport
+        return self._wired().transport
 
     @property
     def result_store(self) -> ResultStore:
-        if self._result_store is None:
-            from qibo_client.bootstrap import build_result_store
-
-            self._result_store = build_result_store()
-        return self._result_store
+        return self._wired().result_store
 
     @property
     def renderer(self) -> Renderer:
-        if self._renderer is None:
-            from qibo_client.bootstrap import build_renderer
-
-            self._renderer = build_renderer()
-        return self._renderer
+        return self._wired().renderer
 
     # -- status ---------------------------------------------------------------------
 
-    def _apply(self, info: JobInfo) -> QiboJobStatus | None:
+    def update(self, info: JobInfo) -> QiboJobStatus | None:
+        """Take in an answer about this job the caller already has (from a job list, say).
+
+        No request is made; returns the status it gives (``None`` if unknown).
+        """
         self.info = info
         self.circuit = info.circuit if info.circuit is not None else self.circuit
         self.nshots = info.nshots if info.nshots is not None else self.nshots
@@ -149,17 +175,29 @@ class QiboJob:
         self.project = self.project or info.project
         self._status = info.job_status
         self._status_text = info.status
-        self.queue_position = info.queue_position
-        self.seconds_to_job_start = info.seconds_to_job_start
-        self.queue_last_update = info.queue_last_update
         return self._status
+
+    @property
+    def queue_position(self) -> int | None:
+        """The job's place in the server's queue, when it is queued and the server says."""
+        return self.info.queue_position if self.info else None
+
+    @property
+    def seconds_to_job_start(self) -> float | int | None:
+        """The server's estimate of seconds until the job starts, when it says."""
+        return self.info.seconds_to_job_start if self.info else None
+
+    @property
+    def queue_last_update(self) -> str | None:
+        """When the server last updated the queue information (ISO 8601)."""
+        return self.info.queue_last_update if self.info else None
 
     def refresh(self) -> QiboJobStatus:
         """Refresh job information from the server and return the current status.
 
         A status the client does not know gives ``None``.
         """
-        return self._apply(self.transport.get_job(validate_pid(self.pid)))  # type: ignore[return-value]
+        return self.update(self.transport.get_job(validate_pid(self.pid)))  # type: ignore[return-value]
 
     def status(self) -> QiboJobStatus:
         """Get the current job status (asks the server, like :meth:`refresh`)."""
@@ -208,29 +246,37 @@ class QiboJob:
         finally:
             progress.close()
 
-    def _poll_until_final(
-        self, wait: float, timeout: float | None, progress: _Progress
+    @property
+    def status_text(self) -> str | None:
+        """The status as the server last spelled it (also one the client does not know)."""
+        return self._status_text
+
+    def _wait_final(
+        self, wait: float | None, deadline: Deadline, timeout: float | None, progress: _Progress
     ) -> QiboJobStatus | None:
-        poller = JobPoller(self.transport, self.pid, PollPolicy(interval=max(float(wait), 0.0)))
-        poller.until_final(poller.fetch_tolerant(), timeout=timeout, on_update=progress.update)
+        policy = PollPolicy(interval=poll_interval(wait))
+        wait_until_final(
+            self.transport, self.pid, policy, deadline, timeout=timeout, on_update=progress.update
+        )
         return self._status
 
     def wait(
-        self, wait: float = 0.5, verbose: bool = True, *, timeout: float | None = None
+        self, wait: float | None = 0.5, verbose: bool = True, *, timeout: float | None = None
     ) -> QiboJobStatus | None:
         """Wait until the job is final (success or error) and return that status.
 
         ``wait`` is the number of seconds between status checks on servers
-        without the long-poll extension. ``timeout`` bounds the wait and raises
-        :class:`~qibo_client.exceptions.JobTimeoutError`; the job stays on the
-        server either way, including after Ctrl-C.
+        without the long-poll extension. ``timeout`` bounds the whole wait and
+        raises :class:`~qibo_client.exceptions.JobTimeoutError`; the job stays
+        on the server either way, including after Ctrl-C.
         """
         validate_pid(self.pid)
+        deadline = Deadline.after(timeout)
         with self._progress(verbose) as progress:
-            return self._poll_until_final(wait, timeout, progress)
+            return self._wait_final(wait, deadline, timeout, progress)
 
     def result(
-        self, wait: float = 0.5, verbose: bool = True, *, timeout: float | None = None
+        self, wait: float | None = 0.5, verbose: bool = True, *, timeout: float | None = None
     ) -> Any:
         """Wait for the job to finish, then download, extract and return its result.
 
@@ -238,29 +284,36 @@ class QiboJob:
         or ``None`` when the job ended in error (its logs are then in
         :attr:`results_folder`) or its archive could not be read. A result
         already stored completely is returned without asking the server again.
+        ``wait=None`` pauses ``$SECONDS_BETWEEN_CHECKS`` seconds (default 2)
+        between checks, as the published client does. ``timeout`` bounds
+        everything: the status requests, their retries, and the download.
         """
         pid = validate_pid(self.pid)
+        deadline = Deadline.after(timeout)
         store = self.result_store
-        if store.has_result(pid):
-            self.results_folder = store.folder_for(pid)
-            self.results_path = store.results_path(pid)
+        stored = store.lookup(self.base_url, pid)
+        if stored is not None and stored.result_file is not None:
+            self._keep(stored)
             self._status, self._status_text = QiboJobStatus.SUCCESS, "success"
-            return store.load(pid)
+            return store.load(stored)
 
         with self._progress(verbose) as progress:
             status = self._status
             if status is None or not status.is_final:  # a final status never changes again
                 # Import and warm the loader while the job runs, not after it ends.
                 threading.Thread(target=_quietly, args=(store.prepare,), daemon=True).start()
-                status = self._poll_until_final(wait, timeout, progress)
+                status = self._wait_final(wait, deadline, timeout, progress)
             try:
-                self.results_folder = self._download(pid, store)
+                stored = self._download(pid, store, deadline)
+            except DeadlineExceededError:
+                raise timeout_error(pid, timeout, self.info) from None
             except IncompleteDownloadError:
                 raise
             except UnsafeResultError as error:
                 self.renderer.show_error(error)
                 return None
-            progress.results_folder = str(self.results_folder)
+            self._keep(stored)
+            progress.results_folder = str(stored.folder)
 
         if status is QiboJobStatus.ERROR:
             self.renderer.show_message(
@@ -268,38 +321,36 @@ class QiboJob:
                 level="error",
             )
             return None
-        if not store.has_result(pid):
+        if stored.result_file is None:
             self.renderer.show_message(
                 f"Job {pid} succeeded but its archive holds no results file; "
                 f"what it held is in {self.results_folder}",
                 level="error",
             )
             return None
-        self.results_path = store.results_path(pid)
-        return store.load(pid)
+        return store.load(stored)
 
-    def _download(self, pid: str, store: ResultStore) -> Path:
-        """Fetch and store the archive; a broken transfer is tried again a few times.
+    def _keep(self, stored: StoredResult) -> None:
+        self.results_folder = stored.folder
+        self.results_path = stored.result_file
 
-        The download is a plain GET, safe to repeat; the store keeps nothing of
-        a failed attempt.
+    def _download(self, pid: str, store: ResultStore, deadline: Deadline) -> StoredResult:
+        """Fetch the archive into the store (the transport retries a broken transfer)."""
+        server = self.base_url
+
+        def receive(stream: Any) -> StoredResult:
+            return store.save(server, pid, stream)
+
+        return self.transport.fetch_result(pid, receive, deadline=deadline.at)
+
+    def delete(self) -> Any:
+        """Delete the job from the server; returns the server's response.
+
+        Over HTTP that is the ``requests.Response``, as in 0.2.x; other
+        transports return a :class:`~qibo_client.domain.records.JobDeletion`.
         """
-        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-            try:
-                with self.transport.open_result(pid) as stream:
-                    return store.save_archive(pid, stream)
-            except (IncompleteDownloadError, QiboApiError) as error:
-                transient = isinstance(error, IncompleteDownloadError) or (
-                    error.status in TRANSIENT_STATUSES
-                )
-                if not transient or attempt == DOWNLOAD_ATTEMPTS:
-                    raise
-                time.sleep(min(2.0 ** (attempt - 1) * 0.25, 4.0))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def delete(self) -> ServerResponse:
-        """Delete the job from the server; returns the server's response."""
-        return self.transport.delete_job(validate_pid(self.pid))
+        deletion: JobDeletion = self.transport.delete_job(validate_pid(self.pid))
+        return deletion.response if deletion.response is not None else deletion
 
     def _fields(self) -> dict[str, Any]:
         status = self._status.name if self._status else (self._status_text or "unknown")

@@ -18,9 +18,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qibo_client.domain.records import validate_pid
+from qibo_client.domain.records import StoredResult
 from qibo_client.ports.result_store import ResultStore
 from qibo_client.ports.transport import ResultStream
+from qibo_client.protocol.readers import validate_pid
+from qibo_client.protocol.wire import RESULTS_FILE
 
 #: Environment variable naming the results base folder (as in qibo-client 0.2.x).
 RESULTS_BASE_ENV = "RESULTS_BASE_FOLDER"
@@ -60,12 +62,26 @@ class FilesystemResultStore(ResultStore):
         return f"FilesystemResultStore({str(self.base_folder)!r})"
 
     def folder_for(self, pid: str) -> Path:
+        """The folder that holds (or will hold) the job's extracted files."""
         return self.base_folder / validate_pid(pid)
 
-    def has_result(self, pid: str) -> bool:
-        return self.results_path(pid).is_file()
+    def _stored(self, server: str, pid: str) -> StoredResult:
+        folder = self.folder_for(pid)
+        result = folder / RESULTS_FILE
+        return StoredResult(server, pid, folder, result if result.is_file() else None)
 
-    def save_archive(self, pid: str, stream: ResultStream) -> Path:
+    def lookup(self, server: str, pid: str) -> StoredResult | None:
+        stored = self._stored(server, pid)
+        return stored if stored.result_file is not None else None
+
+    def forget(self, server: str, pid: str) -> bool:
+        folder = self.folder_for(pid)
+        if folder.is_symlink() or not folder.is_dir():
+            return False
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+
+    def save(self, server: str, pid: str, stream: ResultStream) -> StoredResult:
         from qibo_client.results.archive import extract_stream
 
         folder = self.folder_for(pid)
@@ -83,7 +99,7 @@ class FilesystemResultStore(ResultStore):
         except BaseException:  # KeyboardInterrupt too: never leave a partial folder
             shutil.rmtree(partial, ignore_errors=True)
             raise
-        return folder
+        return self._stored(server, pid)
 
     def _sweep_leftovers(self, pid: str) -> None:
         """Remove this job's temp folders that a killed process (not Ctrl-C) left long ago."""
@@ -124,10 +140,12 @@ class FilesystemResultStore(ResultStore):
 
         warm_up()
 
-    def load(self, pid: str) -> Any:
+    def load(self, stored: StoredResult) -> Any:
         from qibo_client.results.loader import load_result_file
 
-        path = self.results_path(pid)
-        if not path.is_file():
-            raise FileNotFoundError(f"no stored result for job {pid}: {path} does not exist")
+        path = stored.result_file
+        if path is None or not path.is_file():
+            raise FileNotFoundError(
+                f"no stored result for job {stored.pid}: {stored.folder} holds no {RESULTS_FILE}"
+            )
         return load_result_file(path)

@@ -9,18 +9,14 @@ from __future__ import annotations
 import html
 import importlib.metadata
 import math
-import random
 import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
-from urllib3.util.retry import Retry
 
 from qibo_client.exceptions import (
     ConfigurationError,
@@ -28,12 +24,8 @@ from qibo_client.exceptions import (
     QiboApiError,
     SubmissionOutcomeUnknownError,
 )
-from qibo_client.ports import ResultStream
+from qibo_client.protocol.wire import TOKEN_HEADER
 
-TOKEN_HEADER = "x-api-token"
-#: Statuses worth asking again for (GET and DELETE only).
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-RETRY_METHODS = frozenset({"GET", "DELETE"})
 SNIPPET = 200
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -109,48 +101,6 @@ def same_origin(first: str, second: str) -> bool:
         and (a.hostname or "") == (b.hostname or "")
         and (a.port or _DEFAULT_PORTS.get(scheme_a)) == (b.port or _DEFAULT_PORTS.get(scheme_b))
     )
-
-
-class SafeMethodRetry(Retry):
-    """urllib3's Retry, except that a method outside ``allowed_methods`` is never retried.
-
-    Plain Retry retries connection errors for any method; a job submission
-    (POST) must never be sent twice behind the caller's back.
-    """
-
-    def get_backoff_time(self) -> float:
-        """Full jitter: a uniform draw below urllib3's exponential backoff."""
-        ceiling = super().get_backoff_time()
-        return random.uniform(0.0, ceiling) if ceiling > 0 else 0.0
-
-    def increment(self, method: str | None = None, *args: Any, **kwargs: Any) -> Retry:  # type: ignore[override]
-        if method is not None and not self._is_method_retryable(method):
-            exhausted = self.new(total=0, connect=0, read=0, status=0, other=0)
-            return Retry.increment(exhausted, method, *args, **kwargs)  # raises
-        return super().increment(method, *args, **kwargs)
-
-
-def retrying_adapter(retries: int, backoff_factor: float) -> HTTPAdapter:
-    """An adapter retrying GET and DELETE on network errors and transient statuses."""
-    # A server's Retry-After is honoured, but not for hours (urllib3 >= 2.6 can cap it).
-    cap: dict[str, Any] = (
-        {"retry_after_max": 120} if hasattr(Retry, "DEFAULT_RETRY_AFTER_MAX") else {}
-    )
-    retry = SafeMethodRetry(
-        total=retries,
-        connect=retries,
-        read=retries,
-        status=retries,
-        other=0,
-        allowed_methods=RETRY_METHODS,
-        status_forcelist=RETRY_STATUSES,
-        backoff_factor=backoff_factor,
-        backoff_max=30,
-        respect_retry_after_header=True,
-        raise_on_status=False,
-        **cap,
-    )
-    return HTTPAdapter(max_retries=retry)
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -322,11 +272,6 @@ def gateway_submission_error(
     )
 
 
-def full_jitter(factor: float, attempt: int, cap: float = 30.0) -> float:
-    """Seconds to wait before retry ``attempt``: uniform in [0, min(cap, factor * 2^(attempt-1))]."""
-    return random.uniform(0.0, min(cap, factor * 2 ** (attempt - 1)))
-
-
 def not_json(
     response: requests.Response, method: str, url: str, token: str
 ) -> MalformedResponseError:
@@ -347,39 +292,3 @@ def body_snippet(response: requests.Response, *, streaming: bool = False) -> str
     else:
         text = response.text or ""
     return shorten(text)
-
-
-class HttpResultStream(ResultStream):
-    """A result archive arriving over HTTP, read in large chunks."""
-
-    def __init__(self, response: requests.Response, pid: str, url: str) -> None:
-        self._response = response
-        self._pid = pid
-        self._url = url
-        length = response.headers.get("Content-Length", "")
-        self.content_length = int(length) if length.isdigit() else None
-        if response.headers.get("Content-Encoding", "identity").lower() != "identity":
-            # requests decodes a content-encoding, so the wire length says nothing
-            # about the bytes we count; the gzip trailer still checks completeness.
-            self.content_length = None
-
-    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        received = 0
-        try:
-            for chunk in self._response.iter_content(chunk_size=chunk_size):
-                if chunk:
-                    received += len(chunk)
-                    yield chunk
-        except (requests.RequestException, Urllib3Error, OSError) as error:
-            raise QiboApiError(
-                status=0,
-                method="GET",
-                url=self._url,
-                message=(
-                    f"download of job {self._pid} broke off after {received} bytes "
-                    f"({describe_failure(error)}); ask for the result again"
-                ),
-            ) from error
-
-    def close(self) -> None:
-        self._response.close()

@@ -1,46 +1,56 @@
 """HttpTransport: the transport port spoken over HTTP(S) to a Qibo server.
 
-Paths, headers and statuses are those of the Qibo protocol
-(``docs/protocol.md``); GET and DELETE are retried on transient failures, a
-job submission never is.
+Paths, headers and extensions come from :mod:`qibo_client.protocol`; this
+module knows only how to carry them over requests. Requests safe to repeat
+are retried here (:mod:`qibo_client.adapters.http_retry`), the only retry
+layer of the client, inside the caller's deadline; a submission never is.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import requests
 
 from qibo_client.adapters import http_support as support
+from qibo_client.adapters.http_retry import (
+    RETRY_STATUSES,
+    RetryableAnswer,
+    RetryOutcome,
+    retrying,
+)
+from qibo_client.adapters.http_stream import HttpResultStream, out_of_time, read_json
+from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.records import (
     DiskQuota,
+    JobDeletion,
     JobInfo,
     JobSubmission,
     ProjectQuota,
     ServerVersion,
-    parse_deleted,
-    parse_job_list,
-    parse_project_quotas,
-    parse_submission_answer,
-    validate_pid,
 )
-from qibo_client.exceptions import JobPostServerError, MalformedResponseError
+from qibo_client.exceptions import (
+    IncompleteDownloadError,
+    JobPostServerError,
+    MalformedResponseError,
+    QiboApiError,
+    TransientError,
+)
 from qibo_client.ports import ResultStream, Transport
+from qibo_client.protocol import readers, wire
+from qibo_client.protocol.writers import submission_body
 
 T = TypeVar("T")
-EXTENSIONS_HEADER = "X-Qibo-Extensions"
-#: The longest hold we ever ask of a long-polling server, in seconds.
-MAX_WAIT = 300
 
 
 class HttpTransport(Transport):
     """Talks to a Qibo server over HTTP(S) with one pooled session.
 
-    Timeouts are (``connect_timeout``, ``read_timeout``) seconds on every
-    request; GET and DELETE are retried up to ``retries`` times with
-    exponential backoff (``backoff_factor``) and jitter.
+    Every request waits at most ``connect_timeout`` seconds to connect and
+    ``read_timeout`` seconds between bytes (less when the caller's deadline is
+    nearer); GET and DELETE are tried up to ``retries`` more times, with
+    full-jitter backoff (``backoff_factor``) or the server's ``Retry-After``.
     """
 
     def __init__(
@@ -59,23 +69,16 @@ class HttpTransport(Transport):
         self._root = url.rstrip("/")
         self._connect_timeout = float(connect_timeout)
         self._read_timeout = float(read_timeout)
-        self._retries = retries
+        self.retries = retries
         self._backoff_factor = float(backoff_factor)
         self._extensions: set[str] = set()
         self._long_poll_refused = False
         self._session = support.TokenSafeSession()
         self._session.headers.update(
-            {support.TOKEN_HEADER: token, "x-qibo-client-version": support.client_version()}
+            {wire.TOKEN_HEADER: token, wire.CLIENT_VERSION_HEADER: support.client_version()}
         )
-        adapter = support.retrying_adapter(retries, backoff_factor)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
 
     # -- plumbing -------------------------------------------------------------------
-
-    @property
-    def supports_long_poll(self) -> bool:
-        return "long-poll" in self._extensions
 
     @property
     def extensions(self) -> frozenset[str]:
@@ -85,135 +88,203 @@ class HttpTransport(Transport):
     def _url(self, path: str) -> str:
         return f"{self._root}/api/{path}"
 
-    def _request(
-        self, method: str, url: str, *, read_timeout: float | None = None, **kw: Any
+    def _timeout(self, deadline: Deadline, hold: float = 0.0) -> tuple[float, float]:
+        connect = deadline.cap(self._connect_timeout)
+        read = deadline.cap(self._read_timeout + hold)
+        return max(connect, 0.001), max(read, 0.001)
+
+    def _once(
+        self, method: str, url: str, deadline: Deadline, *, hold: float = 0.0, **kw: Any
     ) -> requests.Response:
-        """Send one request; network failures propagate as requests exceptions."""
-        timeout = (self._connect_timeout, read_timeout or self._read_timeout)
-        response = self._session.request(method, url, timeout=timeout, **kw)
-        announced = response.headers.get(EXTENSIONS_HEADER, "")
-        self._extensions.update(p.strip().lower() for p in announced.split(",") if p.strip())
+        """Send one request and receive its headers; the body stays to be streamed."""
+        if deadline.expired:
+            raise out_of_time(method, url, "the answer")
+        response = self._session.request(
+            method, url, timeout=self._timeout(deadline, hold), stream=True, **kw
+        )
+        self._extensions |= wire.parse_extensions(response.headers.get(wire.EXTENSIONS_HEADER))
         return response
 
-    def _send(self, method: str, url: str, **kw: Any) -> requests.Response:
-        """Send one request; a network failure becomes ``QiboApiError(status=0)``.
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        deadline: Deadline,
+        handle: Callable[[requests.Response], T],
+        **kw: Any,
+    ) -> T:
+        """Send a request safe to repeat and ``handle`` its 2xx answer, retrying what may pass.
 
-        urllib3 retries a GET or DELETE up to its answer's headers; a body cut off
-        after them (``ChunkedEncodingError``) is retried here, with the same bound.
+        A non-2xx answer becomes :class:`QiboApiError`; one that stays transient
+        through every retry, or no answer at all, :class:`TransientError`; the
+        deadline passing, :class:`DeadlineExceededError`.
         """
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                return self._request(method, url, **kw)
-            except requests.exceptions.ChunkedEncodingError as error:
-                if method in support.RETRY_METHODS and attempts <= self._retries:
-                    time.sleep(support.full_jitter(self._backoff_factor, attempts))
-                    continue
-                raise support.network_error(method, url, error, attempts, self._token) from error
-            except requests.RequestException as error:
-                tries = self._retries + 1 if method in support.RETRY_METHODS else 1
-                raise support.network_error(method, url, error, tries, self._token) from error
+        outcome = RetryOutcome()
+        try:
+            for attempt in retrying(self.retries, self._backoff_factor, deadline, outcome):
+                with attempt:
+                    response = self._once(method, url, deadline, **kw)
+                    try:
+                        if response.status_code in RETRY_STATUSES:
+                            raise RetryableAnswer(response)
+                        return handle(self._ok(response, method, url))
+                    finally:
+                        response.close()
+        except RetryableAnswer as error:
+            answered = support.api_error(error.response, method, url, self._token)
+            raise self._transient(answered, outcome) from None
+        except (requests.RequestException, IncompleteDownloadError) as error:
+            if deadline.expired or outcome.out_of_time:
+                raise out_of_time(method, url, "the answer") from error
+            if isinstance(error, IncompleteDownloadError):
+                raise
+            failure = support.network_error(method, url, error, self.retries + 1, self._token)
+            raise self._transient(failure, outcome) from error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _transient(self, error: QiboApiError, outcome: RetryOutcome) -> TransientError:
+        message = error.message
+        if outcome.out_of_time:
+            message += " (no time was left to ask again before the deadline)"
+        return TransientError(
+            status=error.status,
+            method=error.method,
+            url=error.url,
+            message=message,
+            payload=error.payload,
+        )
 
     def _ok(self, response: requests.Response, method: str, url: str) -> requests.Response:
         if not 200 <= response.status_code < 300:
-            error = support.api_error(response, method, url, self._token)
-            response.close()
-            raise error
+            raise support.api_error(response, method, url, self._token)
         return response
 
-    def _parse(
-        self, reader: Callable[[Any], T], response: requests.Response, method: str, url: str
-    ) -> T:
-        """Read a 2xx JSON answer with a domain reader; token masked in any error."""
-        try:
-            data = response.json()
-        except ValueError:
-            raise support.not_json(response, method, url, self._token) from None
-        try:
-            return reader(data)
-        except (MalformedResponseError, JobPostServerError) as error:
-            scrubbed = support.scrub(error.message, self._token)
-            if scrubbed != error.message:
-                raise type(error)(scrubbed) from None
-            raise
+    def _reader(
+        self, reader: Callable[[Any], T], deadline: Deadline, method: str, url: str
+    ) -> Callable[[requests.Response], T]:
+        """Read a 2xx JSON answer with a protocol reader; token masked in any error."""
 
-    def _get(self, path: str, reader: Callable[[Any], T]) -> T:
+        def handle(response: requests.Response) -> T:
+            try:
+                data = read_json(response, deadline)
+            except ValueError as error:
+                if isinstance(error, MalformedResponseError):
+                    raise
+                raise support.not_json(response, method, url, self._token) from None
+            try:
+                return reader(data)
+            except (MalformedResponseError, JobPostServerError) as error:
+                scrubbed = support.scrub(error.message, self._token)
+                if scrubbed != error.message:
+                    raise type(error)(scrubbed) from None
+                raise
+
+        return handle
+
+    def _get(self, path: str, reader: Callable[[Any], T], deadline: float | None) -> T:
         url = self._url(path)
-        return self._parse(reader, self._ok(self._send("GET", url), "GET", url), "GET", url)
+        limit = Deadline(deadline)
+        return self._exchange("GET", url, limit, self._reader(reader, limit, "GET", url))
 
     # -- the port ---------------------------------------------------------------------
 
-    def server_version(self) -> ServerVersion:
-        return self._get("qibo_version/", ServerVersion.from_wire)
+    def server_version(self, *, deadline: float | None = None) -> ServerVersion:
+        return self._get(wire.VERSION_PATH, readers.read_server_version, deadline)
 
     def submit_job(self, submission: JobSubmission, *, idempotency_key: str | None = None) -> str:
-        url = self._url("jobs/")
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        url = self._url(wire.JOBS_PATH)
+        headers = {wire.IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
+        unlimited = Deadline(None)
         try:
-            response = self._request("POST", url, json=submission.to_wire(), headers=headers)
+            response = self._once(
+                "POST", url, unlimited, json=submission_body(submission), headers=headers
+            )
         except requests.RequestException as error:
             raise support.submission_error(
                 error, url, idempotency_key, self.extensions, self._token
             ) from error
-        if response.status_code in support.OUTCOME_UNKNOWN_STATUSES:
-            # A gateway error may come after the server queued the job.
-            answered = support.api_error(response, "POST", url, self._token)
+        try:
+            if response.status_code in support.OUTCOME_UNKNOWN_STATUSES:
+                # A gateway error may come after the server queued the job.
+                answered = support.api_error(response, "POST", url, self._token)
+                raise support.gateway_submission_error(answered, idempotency_key, self.extensions)
+            handle = self._reader(readers.read_submission_answer, unlimited, "POST", url)
+            return handle(self._ok(response, "POST", url))
+        finally:
             response.close()
-            raise support.gateway_submission_error(answered, idempotency_key, self.extensions)
-        return self._parse(parse_submission_answer, self._ok(response, "POST", url), "POST", url)
 
-    def get_job(self, pid: str, *, wait: float = 0.0, known_status: str | None = None) -> JobInfo:
-        url = self._url(f"jobs/{validate_pid(pid)}/")
-        if wait > 0 and not self._long_poll_refused:
-            seconds = max(1, round(min(wait, MAX_WAIT)))
-            params = {"wait": seconds, "status": known_status}
-            response = self._send(
-                "GET", url, params=params, read_timeout=seconds + self._read_timeout
-            )
-            if response.status_code == 400 and not self.supports_long_poll:
+    def get_job(
+        self,
+        pid: str,
+        *,
+        hold: float = 0.0,
+        known_status: str | None = None,
+        deadline: float | None = None,
+    ) -> JobInfo:
+        url = self._url(wire.job_path(readers.validate_pid(pid)))
+        limit = Deadline(deadline)
+        handle = self._reader(readers.read_job, limit, "GET", url)
+        if hold > 0 and not self._long_poll_refused:
+            seconds = max(1, round(min(hold, wire.MAX_HOLD_SECONDS)))
+            params = {wire.HOLD_PARAM: seconds, wire.KNOWN_STATUS_PARAM: known_status}
+            try:
+                return self._exchange("GET", url, limit, handle, params=params, hold=seconds)
+            except QiboApiError as error:
+                if error.status != 400 or self.supports_long_poll:
+                    raise
                 # A server without long-poll that rejects unknown parameters: never send them again.
                 self._long_poll_refused = True
-                response.close()
-                response = self._send("GET", url)
-        else:
-            response = self._send("GET", url)
-        return self._parse(JobInfo.from_wire, self._ok(response, "GET", url), "GET", url)
+        return self._exchange("GET", url, limit, handle)
 
-    def list_jobs(self) -> list[JobInfo]:
-        return self._get("jobs/", parse_job_list)
+    def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
+        return self._get(wire.JOBS_PATH, readers.read_job_list, deadline)
 
-    def open_result(self, pid: str) -> ResultStream:
-        url = self._url(f"jobs/{validate_pid(pid)}/download/")
-        response = self._ok(self._send("GET", url, stream=True), "GET", url)
-        kind = response.headers.get("Content-Type", "").lower()
-        if "json" in kind or "html" in kind:
-            snippet = support.body_snippet(response, streaming=True)
-            response.close()
-            raise MalformedResponseError(
-                support.scrub(
-                    f"the download of job {pid} answered status {response.status_code} with "
-                    f"Content-Type {kind}, not a result archive: {snippet!r}",
-                    self._token,
+    def fetch_result(
+        self, pid: str, receive: Callable[[ResultStream], T], *, deadline: float | None = None
+    ) -> T:
+        url = self._url(wire.download_path(readers.validate_pid(pid)))
+        limit = Deadline(deadline)
+
+        def handle(response: requests.Response) -> T:
+            kind = response.headers.get("Content-Type", "").lower()
+            if "json" in kind or "html" in kind:
+                snippet = support.body_snippet(response, streaming=True)
+                raise MalformedResponseError(
+                    support.scrub(
+                        f"the download of job {pid} answered status {response.status_code} "
+                        f"with Content-Type {kind}, not a result archive: {snippet!r}",
+                        self._token,
+                    )
                 )
-            )
-        return support.HttpResultStream(response, pid, url)
+            with HttpResultStream(response, pid, limit) as stream:
+                return receive(stream)
 
-    def delete_job(self, pid: str) -> requests.Response:
-        url = self._url(f"jobs/{validate_pid(pid)}/")
-        return self._ok(self._send("DELETE", url), "DELETE", url)
+        return self._exchange("GET", url, limit, handle)
+
+    def delete_job(self, pid: str) -> JobDeletion:
+        url = self._url(wire.job_path(readers.validate_pid(pid)))
+
+        def handle(response: requests.Response) -> JobDeletion:
+            try:
+                data = read_json(response, Deadline(None))
+            except ValueError:
+                data = None
+            return readers.read_deletion(pid, data, response)
+
+        return self._exchange("DELETE", url, Deadline(None), handle)
 
     def delete_all_jobs(self) -> list[str]:
-        url = self._url("jobs/bulk_delete/")
-        return self._parse(
-            parse_deleted, self._ok(self._send("DELETE", url), "DELETE", url), "DELETE", url
+        url = self._url(wire.BULK_DELETE_PATH)
+        unlimited = Deadline(None)
+        return self._exchange(
+            "DELETE", url, unlimited, self._reader(readers.read_deleted, unlimited, "DELETE", url)
         )
 
     def disk_quota(self) -> DiskQuota:
-        return self._get("disk_quota/", DiskQuota.from_wire)
+        return self._get(wire.DISK_QUOTA_PATH, readers.read_disk_quota, None)
 
     def project_quotas(self) -> list[ProjectQuota]:
-        return self._get("projectquotas/", parse_project_quotas)
+        return self._get(wire.PROJECT_QUOTAS_PATH, readers.read_project_quotas, None)
 
     def close(self) -> None:
         self._session.close()

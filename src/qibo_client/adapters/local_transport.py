@@ -11,26 +11,32 @@ every client that names it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.records import (
     DiskQuota,
+    JobDeletion,
     JobInfo,
     JobSubmission,
     ProjectQuota,
     ServerVersion,
-    parse_deleted,
-    parse_job_list,
-    parse_project_quotas,
-    parse_submission_answer,
 )
-from qibo_client.exceptions import ConfigurationError, JobPostServerError, QiboApiError
+from qibo_client.exceptions import (
+    ConfigurationError,
+    DeadlineExceededError,
+    JobPostServerError,
+    QiboApiError,
+)
 from qibo_client.ports import ResultStream, Transport
+from qibo_client.protocol import readers, wire
+from qibo_client.protocol.writers import submission_body
 from qibo_client.server import registry
+
+T = TypeVar("T")
 
 #: The token used when the caller gives none: the embedded server is the user's own.
 DEFAULT_LOCAL_TOKEN = "local-user"
@@ -72,21 +78,6 @@ class FileResultStream(ResultStream):
         self._file.close()
 
 
-@dataclass(frozen=True)
-class LocalResponse:
-    """What :meth:`LocalServerTransport.delete_job` returns (``requests.Response``'s shape)."""
-
-    status_code: int
-    body: Any = None
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status_code < 300
-
-    def json(self) -> Any:
-        return self.body
-
-
 class LocalServerTransport(Transport):
     """Calls an in-process :class:`~qibo_client.server.core.QiboServer` directly.
 
@@ -106,8 +97,10 @@ class LocalServerTransport(Transport):
         return f"LocalServerTransport({self.base_url!r})"
 
     @property
-    def supports_long_poll(self) -> bool:
-        return True
+    def extensions(self) -> frozenset[str]:
+        from qibo_client.server.core import EXTENSIONS
+
+        return frozenset(EXTENSIONS)
 
     def _call(self, method: str, path: str, operation: str, *args: Any, **kwargs: Any) -> Any:
         from qibo_client.server.errors import JobRefused, ServerError
@@ -125,42 +118,70 @@ class LocalServerTransport(Transport):
         base = self.base_url if self.base_url.endswith("/") else self.base_url + "/"
         return f"{base}api/{path}"
 
-    def server_version(self) -> ServerVersion:
-        return ServerVersion.from_wire(self._call("GET", "qibo_version/", "version"))
+    def _in_time(self, deadline: float | None, method: str, path: str) -> Deadline:
+        limit = Deadline(deadline)
+        if limit.expired:
+            raise DeadlineExceededError(
+                status=0,
+                method=method,
+                url=self._url(path),
+                message="the deadline passed before the local server was asked",
+            )
+        return limit
+
+    def server_version(self, *, deadline: float | None = None) -> ServerVersion:
+        self._in_time(deadline, "GET", wire.VERSION_PATH)
+        return readers.read_server_version(self._call("GET", wire.VERSION_PATH, "version"))
 
     def submit_job(self, submission: JobSubmission, *, idempotency_key: str | None = None) -> str:
+        body = submission_body(submission)
+        answer = self._call("POST", wire.JOBS_PATH, "submit", self._token, body, idempotency_key)
+        return readers.read_submission_answer(answer)
+
+    def get_job(
+        self,
+        pid: str,
+        *,
+        hold: float = 0.0,
+        known_status: str | None = None,
+        deadline: float | None = None,
+    ) -> JobInfo:
+        path = wire.job_path(readers.validate_pid(pid))
+        limit = self._in_time(deadline, "GET", path)
+        hold = limit.cap(hold)
         answer = self._call(
-            "POST", "jobs/", "submit", self._token, submission.to_wire(), idempotency_key
+            "GET", path, "get_job", self._token, pid, wait=hold, known_status=known_status
         )
-        return parse_submission_answer(answer)
+        return readers.read_job(answer)
 
-    def get_job(self, pid: str, *, wait: float = 0.0, known_status: str | None = None) -> JobInfo:
-        answer = self._call(
-            "GET", f"jobs/{pid}/", "get_job", self._token, pid, wait=wait, known_status=known_status
-        )
-        return JobInfo.from_wire(answer)
+    def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
+        self._in_time(deadline, "GET", wire.JOBS_PATH)
+        return readers.read_job_list(self._call("GET", wire.JOBS_PATH, "list_jobs", self._token))
 
-    def list_jobs(self) -> list[JobInfo]:
-        return parse_job_list(self._call("GET", "jobs/", "list_jobs", self._token))
+    def fetch_result(
+        self, pid: str, receive: Callable[[ResultStream], T], *, deadline: float | None = None
+    ) -> T:
+        path = wire.download_path(readers.validate_pid(pid))
+        self._in_time(deadline, "GET", path)
+        archive = self._call("GET", path, "result_archive", self._token, pid)
+        with FileResultStream(archive) as stream:
+            return receive(stream)
 
-    def open_result(self, pid: str) -> ResultStream:
-        path = self._call("GET", f"jobs/{pid}/download/", "result_archive", self._token, pid)
-        return FileResultStream(path)
-
-    def delete_job(self, pid: str) -> LocalResponse:
-        return LocalResponse(
-            200, self._call("DELETE", f"jobs/{pid}/", "delete_job", self._token, pid)
-        )
+    def delete_job(self, pid: str) -> JobDeletion:
+        path = wire.job_path(readers.validate_pid(pid))
+        return readers.read_deletion(pid, self._call("DELETE", path, "delete_job", self._token, pid))
 
     def delete_all_jobs(self) -> list[str]:
-        return parse_deleted(self._call("DELETE", "jobs/bulk_delete/", "bulk_delete", self._token))
+        answer = self._call("DELETE", wire.BULK_DELETE_PATH, "bulk_delete", self._token)
+        return readers.read_deleted(answer)
 
     def disk_quota(self) -> DiskQuota:
-        return DiskQuota.from_wire(self._call("GET", "disk_quota/", "disk_quota", self._token))
+        answer = self._call("GET", wire.DISK_QUOTA_PATH, "disk_quota", self._token)
+        return readers.read_disk_quota(answer)
 
     def project_quotas(self) -> list[ProjectQuota]:
-        answer = self._call("GET", "projectquotas/", "project_quotas", self._token)
-        return parse_project_quotas(answer)
+        answer = self._call("GET", wire.PROJECT_QUOTAS_PATH, "project_quotas", self._token)
+        return readers.read_project_quotas(answer)
 
     def close(self) -> None:
         """Let go of the server; the last client to close stops its workers."""

@@ -19,7 +19,7 @@ from qibo_client.qibo_job import QiboJob
 
 
 def _pid(text: str) -> str:
-    from qibo_client.domain.records import validate_pid
+    from qibo_client.protocol.readers import validate_pid
     from qibo_client.exceptions import MalformedResponseError
 
     try:
@@ -107,8 +107,8 @@ def job(args: argparse.Namespace) -> int:
     pid = _pid(args.pid)
     with open_client(args) as client:
         info = client.get_job(pid).info
-        stored = client.result_store.has_result(pid)
-        folder = str(client.result_store.folder_for(pid)) if stored else None
+        stored = client.result_store.lookup(client.base_url, pid)
+        folder = str(stored.folder) if stored else None
     assert info is not None  # get_job refreshes
     record = output.job_record(info, folder)
     if args.json:
@@ -241,6 +241,6 @@ def serve(args: argparse.Namespace) -> int:
     if problem is not None:
         _note(f"qibo-client: error: 'serve' is not available here ({problem})")
         return EXIT_FAILED
-    from qibo_client.server.cli import run_serve
+    from qibo_client.cli.serve import run_serve
 
     return int(run_serve(args))

@@ -3,42 +3,41 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from pathlib import Path
 from typing import Any
 
+from qibo_client.domain.records import StoredResult
 from qibo_client.ports.transport import ResultStream
-
-#: The file a successful job's archive holds, as the protocol names it.
-RESULTS_FILE = "results.npy"
 
 
 class ResultStore(ABC):
-    """Keeps result archives on the user's side.
+    """Keeps the results of finished jobs on the user's side.
 
-    Adapter authors: a job's files live in :meth:`folder_for` ``(pid)``;
-    :meth:`save_archive` must be all-or-nothing (a broken or hostile archive
-    leaves nothing behind and raises
+    A result is known by the server it came from and its pid. Adapter authors:
+    :meth:`save` must be all-or-nothing (a broken or hostile archive leaves
+    nothing behind and raises
     :class:`~qibo_client.exceptions.UnsafeResultError`, or
-    :class:`~qibo_client.exceptions.QiboApiError` if the transfer broke);
-    :meth:`load` must not run anything the file names. Pids reaching a store
-    have been validated (:func:`qibo_client.domain.records.validate_pid`).
+    :class:`~qibo_client.exceptions.IncompleteDownloadError` if the transfer
+    broke off, so that the transport may try again); :meth:`load` must not run
+    anything the file names. Pids reaching a store have been validated.
+    :mod:`qibo_client.testing` holds a contract suite that a store proves
+    itself with.
     """
 
     @abstractmethod
-    def folder_for(self, pid: str) -> Path:
-        """The folder that holds (or will hold) the job's extracted files."""
-
-    def results_path(self, pid: str) -> Path:
-        """Where the job's ``results.npy`` is (or will be)."""
-        return self.folder_for(pid) / RESULTS_FILE
+    def lookup(self, server: str, pid: str) -> StoredResult | None:
+        """The stored result of this job, if one is complete; else ``None``."""
 
     @abstractmethod
-    def has_result(self, pid: str) -> bool:
-        """True if a complete result of a successful job is already stored."""
+    def save(self, server: str, pid: str, stream: ResultStream) -> StoredResult:
+        """Receive the job's archive and keep what it holds."""
 
     @abstractmethod
-    def save_archive(self, pid: str, stream: ResultStream) -> Path:
-        """Receive the archive, extract it into the job's folder, return that folder."""
+    def load(self, stored: StoredResult) -> Any:
+        """The stored result as qibo's result object (what ``qibo.result.load_result`` gives)."""
+
+    def forget(self, server: str, pid: str) -> bool:
+        """Remove what is stored for this job; True if something was removed."""
+        return False
 
     def prepare(self) -> None:  # noqa: B027 - optional hook
         """Get ready to load a result soon (import libraries, build caches).
@@ -46,7 +45,3 @@ class ResultStore(ABC):
         Called in the background while a job is still running; a store with
         nothing to prepare keeps this no-op.
         """
-
-    @abstractmethod
-    def load(self, pid: str) -> Any:
-        """The stored result as qibo's result object (what ``qibo.result.load_result`` gives)."""

@@ -9,29 +9,20 @@ canned answers in a test.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TypeVar
 
 from qibo_client.domain.records import (
     DiskQuota,
+    JobDeletion,
     JobInfo,
     JobSubmission,
     ProjectQuota,
     ServerVersion,
 )
 
-
-class ServerResponse(Protocol):
-    """What :meth:`Transport.delete_job` returns: the shape of ``requests.Response``."""
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def ok(self) -> bool: ...
-
-    def json(self) -> Any: ...
+T = TypeVar("T")
 
 
 class ResultStream(ABC):
@@ -47,8 +38,8 @@ class ResultStream(ABC):
     def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         """Yield the archive's bytes in chunks of about ``chunk_size``.
 
-        Raise :class:`~qibo_client.exceptions.QiboApiError` if the transfer
-        breaks off.
+        Raise :class:`~qibo_client.exceptions.IncompleteDownloadError` if the
+        transfer breaks off.
         """
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
@@ -69,21 +60,42 @@ class ResultStream(ABC):
 class Transport(ABC):
     """Everything the client asks of a Qibo server.
 
-    Adapter authors: implement every abstract method; raise
-    :class:`~qibo_client.exceptions.QiboApiError` when the server says no
-    (its message in ``message``; ``status`` 0 when the server could not be
-    reached), :class:`~qibo_client.exceptions.MalformedResponseError` when
-    its answer does not fit the protocol (the readers in
-    :mod:`qibo_client.domain.records` do this for you), and nothing else.
-    Never put the token in an error, a log line or a ``repr``.
+    Adapter authors:
+
+    - implement every abstract method, and raise only our errors:
+      :class:`~qibo_client.exceptions.QiboApiError` when the server says no
+      (its message in ``message``), :class:`~qibo_client.exceptions.TransientError`
+      when it could not answer now (no connection, overload, throttling) once
+      your own retries are spent, :class:`~qibo_client.exceptions.DeadlineExceededError`
+      when ``deadline`` passes first, and
+      :class:`~qibo_client.exceptions.MalformedResponseError` when an answer
+      does not fit the protocol (the readers in :mod:`qibo_client.protocol.readers`
+      do this for you);
+    - retries belong here and nowhere else: repeat only requests safe to
+      repeat (never a submission), and never past ``deadline``;
+    - ``deadline`` is a :func:`time.monotonic` instant, or ``None`` for no limit;
+    - never put the token in an error, a log line or a ``repr``.
+
+    :mod:`qibo_client.testing` holds a contract suite that an adapter proves
+    itself with.
     """
 
     #: The server's address as the user gave it (used in messages and renderers).
     base_url: str = ""
 
+    @property
+    def extensions(self) -> frozenset[str]:
+        """The protocol extensions this server is known to serve (``docs/protocol.md``)."""
+        return frozenset()
+
+    @property
+    def supports_long_poll(self) -> bool:
+        """True once the transport knows the server holds ``get_job`` answers."""
+        return "long-poll" in self.extensions
+
     @abstractmethod
-    def server_version(self) -> ServerVersion:
-        """The server's qibo version and the oldest client qibo it accepts."""
+    def server_version(self, *, deadline: float | None = None) -> ServerVersion:
+        """The server's qibo version and the oldest client it accepts."""
 
     @abstractmethod
     def submit_job(self, submission: JobSubmission, *, idempotency_key: str | None = None) -> str:
@@ -98,32 +110,42 @@ class Transport(ABC):
         """
 
     @abstractmethod
-    def get_job(self, pid: str, *, wait: float = 0.0, known_status: str | None = None) -> JobInfo:
+    def get_job(
+        self,
+        pid: str,
+        *,
+        hold: float = 0.0,
+        known_status: str | None = None,
+        deadline: float | None = None,
+    ) -> JobInfo:
         """The job as the server sees it now.
 
-        ``wait > 0`` asks the server to hold the answer for up to ``wait``
+        ``hold > 0`` asks the server to hold the answer for up to ``hold``
         seconds until the job's status differs from ``known_status``
         (extension ``long-poll``). A transport or server that cannot, answers
         at once and leaves :attr:`supports_long_poll` False; the domain then
         sleeps between polls itself.
         """
 
-    @property
-    def supports_long_poll(self) -> bool:
-        """True once the transport knows the server holds ``get_job`` answers."""
-        return False
-
     @abstractmethod
-    def list_jobs(self) -> list[JobInfo]:
+    def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
         """All of this user's jobs, in one request."""
 
     @abstractmethod
-    def open_result(self, pid: str) -> ResultStream:
-        """Start receiving the job's result archive (success: ``results.npy``; error: logs)."""
+    def fetch_result(
+        self, pid: str, receive: Callable[[ResultStream], T], *, deadline: float | None = None
+    ) -> T:
+        """Open the job's result archive, hand it to ``receive``, return what it returns.
+
+        ``receive`` keeps nothing of a failed attempt, so when the transfer
+        breaks off (:class:`~qibo_client.exceptions.IncompleteDownloadError`
+        from the stream or from ``receive``) the transport may open the archive
+        again and call ``receive`` anew, within its retry bound and ``deadline``.
+        """
 
     @abstractmethod
-    def delete_job(self, pid: str) -> ServerResponse:
-        """Delete one job; return the server's response as it came."""
+    def delete_job(self, pid: str) -> JobDeletion:
+        """Delete one job; say what the server answered."""
 
     @abstractmethod
     def delete_all_jobs(self) -> list[str]:

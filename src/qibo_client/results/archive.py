@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from qibo_client.exceptions import IncompleteDownloadError, UnsafeResultError
-from qibo_client.ports.result_store import RESULTS_FILE
 from qibo_client.ports.transport import ResultStream
+from qibo_client.protocol.wire import RESULTS_FILE
 
 CHUNK = 1 << 20
 #: Tar metadata blocks (pax headers, GNU long names) larger than this are refused.

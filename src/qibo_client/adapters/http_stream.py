@@ -1,0 +1,114 @@
+"""Reading HTTP bodies inside a deadline and a size cap: JSON answers and result archives.
+
+A server that trickles its answer byte by byte keeps every single read
+within the socket timeout; only checking the clock between chunks bounds the
+whole. A body cut off mid-way becomes :class:`IncompleteDownloadError`, which
+the transport's retry layer knows to try again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from qibo_client.domain.deadline import Deadline
+from qibo_client.exceptions import (
+    DeadlineExceededError,
+    IncompleteDownloadError,
+    MalformedResponseError,
+)
+from qibo_client.ports import ResultStream
+from qibo_client.protocol.wire import MAX_JSON_BYTES
+
+#: Bytes read at a time from a JSON answer; small enough to notice the deadline often.
+JSON_CHUNK = 64 * 1024
+#: Failures of a body already under way.
+BROKEN_BODY = (requests.RequestException, Urllib3Error, OSError)
+
+
+def out_of_time(method: str, url: str, what: str) -> DeadlineExceededError:
+    return DeadlineExceededError(
+        status=0,
+        method=method,
+        url=url,
+        message=f"{what} did not arrive before the deadline; nothing was lost, ask again later",
+    )
+
+
+def iter_body(
+    response: requests.Response, deadline: Deadline, chunk_size: int, what: str
+) -> Iterator[bytes]:
+    """The body's chunks; the deadline is checked between them, a cut-off is retryable."""
+    method = response.request.method or "GET"
+    url = response.url
+    received = 0
+    try:
+        for chunk in response.iter_content(chunk_size=chunk_size):
+            if chunk:
+                received += len(chunk)
+                yield chunk
+            if deadline.expired:
+                raise out_of_time(method, url, what)
+    except BROKEN_BODY as error:
+        if deadline.expired:
+            raise out_of_time(method, url, what) from error
+        raise IncompleteDownloadError(
+            f"{what} from {url} broke off after {received} bytes ({type(error).__name__}); "
+            "ask again"
+        ) from error
+
+
+def read_json(
+    response: requests.Response, deadline: Deadline, *, limit: int = MAX_JSON_BYTES
+) -> Any:
+    """The decoded JSON of a (streamed) answer, read within ``deadline`` and ``limit`` bytes.
+
+    Raises :class:`MalformedResponseError` for a body that is too big, too deep
+    or not JSON (the caller words the last case with the answer's details).
+    """
+    parts: list[bytes] = []
+    size = 0
+    for chunk in iter_body(response, deadline, JSON_CHUNK, "the answer"):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            raise MalformedResponseError(
+                f"{response.request.method} {response.url} answered more than {limit} bytes "
+                "of JSON; refused (is the URL a Qibo server?)"
+            )
+        parts.append(chunk)
+    body = b"".join(parts)
+    response._content = body  # so that .text and .json() keep working for error messages
+    try:
+        return json.loads(body.decode(response.encoding or "utf-8", errors="strict"))
+    except RecursionError:
+        raise MalformedResponseError(
+            f"{response.request.method} {response.url} answered JSON nested too deeply to read"
+        ) from None
+
+
+class HttpResultStream(ResultStream):
+    """A result archive arriving over HTTP, read in large chunks within a deadline."""
+
+    def __init__(self, response: requests.Response, pid: str, deadline: Deadline) -> None:
+        self._response = response
+        self._pid = pid
+        self._deadline = deadline
+        length = response.headers.get("Content-Length", "")
+        self.content_length = int(length) if length.isdigit() else None
+        if response.headers.get("Content-Encoding", "identity").lower() != "identity":
+            # requests decodes a content-encoding, so the wire length says nothing
+            # about the bytes we count; the gzip trailer still checks completeness.
+            self.content_length = None
+
+    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        yield from iter_body(
+            self._response, self._deadline, chunk_size, f"the result of job {self._pid}"
+        )
+
+    def close(self) -> None:
+        self._response.close()

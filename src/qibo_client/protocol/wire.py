@@ -1,0 +1,91 @@
+"""Names on the wire: paths, headers, extensions, statuses and the limits both sides apply.
+
+Paths are relative to ``<base URL>/api/`` and end with a slash, as the
+published client sends them; servers of ours also answer them without it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- headers --------------------------------------------------------------------------
+#: The user's secret. Never logged, never echoed, dropped on a redirect to another origin.
+TOKEN_HEADER: Final = "x-api-token"
+#: The client package's version; servers compare it with ``minimum_client_version``.
+CLIENT_VERSION_HEADER: Final = "x-qibo-client-version"
+#: Comma-separated extensions a server of ours announces on every answer.
+EXTENSIONS_HEADER: Final = "X-Qibo-Extensions"
+#: Sent with a submission so that a repeat returns the same job (extension ``idempotency``).
+IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
+
+# -- extensions -------------------------------------------------------------------------
+#: ``GET jobs/<pid>/?wait=S&status=X`` holds the answer until the status differs from X.
+LONG_POLL: Final = "long-poll"
+#: ``Idempotency-Key`` on ``POST jobs/`` returns the first job for a repeated key.
+IDEMPOTENCY: Final = "idempotency"
+#: Every extension this package knows the name of.
+KNOWN_EXTENSIONS: Final = frozenset({LONG_POLL, IDEMPOTENCY})
+
+
+def parse_extensions(header_value: str | None) -> frozenset[str]:
+    """The extension names in an ``X-Qibo-Extensions`` header (lower-cased, blanks dropped)."""
+    if not header_value:
+        return frozenset()
+    return frozenset(part.strip().lower() for part in header_value.split(",") if part.strip())
+
+
+# -- paths (relative to <base>/api/) ----------------------------------------------------
+VERSION_PATH: Final = "qibo_version/"
+JOBS_PATH: Final = "jobs/"
+BULK_DELETE_PATH: Final = "jobs/bulk_delete/"
+DISK_QUOTA_PATH: Final = "disk_quota/"
+PROJECT_QUOTAS_PATH: Final = "projectquotas/"
+#: Where every path above hangs from, on the server (``<base URL>/api/``).
+API_PREFIX: Final = "/api/"
+#: ``jobs/<pid>/`` and ``jobs/<pid>/download/`` as route templates (``{pid}`` to fill in).
+JOB_PATH_TEMPLATE: Final = "jobs/{pid}/"
+DOWNLOAD_PATH_TEMPLATE: Final = "jobs/{pid}/download/"
+
+
+def job_path(pid: str) -> str:
+    """``jobs/<pid>/``: one job (GET, DELETE)."""
+    return f"jobs/{pid}/"
+
+
+def download_path(pid: str) -> str:
+    """``jobs/<pid>/download/``: the result archive."""
+    return f"jobs/{pid}/download/"
+
+
+#: Query parameters of a long-poll: hold for ``wait`` seconds while the status is ``status``.
+HOLD_PARAM: Final = "wait"
+KNOWN_STATUS_PARAM: Final = "status"
+#: The longest hold a client asks for, and a server of ours grants, in seconds.
+MAX_HOLD_SECONDS: Final = 60
+
+# -- statuses ---------------------------------------------------------------------------
+#: The job statuses the protocol names, in lifecycle order.
+STATUSES: Final = ("queueing", "pending", "running", "postprocessing", "success", "error")
+FINAL_STATUSES: Final = frozenset({"success", "error"})
+#: Each status by name (always sent lower-case: some clients match them case-sensitively).
+QUEUEING: Final = "queueing"
+PENDING: Final = "pending"
+RUNNING: Final = "running"
+POSTPROCESSING: Final = "postprocessing"
+SUCCESS: Final = "success"
+ERROR: Final = "error"
+#: The statuses a job can still leave.
+ACTIVE_STATUSES: Final = (QUEUEING, PENDING, RUNNING, POSTPROCESSING)
+
+# -- the result archive -------------------------------------------------------------------
+#: The file a successful job's archive holds.
+RESULTS_FILE: Final = "results.npy"
+ARCHIVE_MEDIA_TYPE: Final = "application/gzip"
+
+# -- limits both sides apply -------------------------------------------------------------
+#: A pid names a folder on the user's disk: 1-128 of these characters, no path tricks.
+PID_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+#: The largest JSON answer a client reads, and request body a server takes, by default.
+MAX_JSON_BYTES: Final = 64 * 1024 * 1024
+#: The deepest nesting of JSON arrays and objects either side accepts.
+MAX_JSON_DEPTH: Final = 64

@@ -26,6 +26,8 @@ from qibo_client.protocol.wire import MAX_JSON_BYTES
 
 #: Bytes read at a time from a JSON answer; small enough to notice the deadline often.
 JSON_CHUNK = 64 * 1024
+#: How much of an error page is read for its message.
+ERROR_BODY_BYTES = 64 * 1024
 #: Failures of a body already under way.
 BROKEN_BODY = (requests.RequestException, Urllib3Error, OSError)
 
@@ -42,15 +44,18 @@ def out_of_time(method: str, url: str, what: str) -> DeadlineExceededError:
 def iter_body(
     response: requests.Response, deadline: Deadline, chunk_size: int, what: str
 ) -> Iterator[bytes]:
-    """The body's chunks; the deadline is checked between them, a cut-off is retryable."""
+    """The body's chunks; the deadline is checked between them, a cut-off is retryable.
+
+    ``read1`` hands over whatever has arrived instead of waiting for a whole
+    chunk, so a trickling server cannot hold a read past the deadline.
+    """
     method = response.request.method or "GET"
     url = response.url
     received = 0
     try:
-        for chunk in response.iter_content(chunk_size=chunk_size):
-            if chunk:
-                received += len(chunk)
-                yield chunk
+        while chunk := response.raw.read1(chunk_size, decode_content=True):
+            received += len(chunk)
+            yield chunk
             if deadline.expired:
                 raise out_of_time(method, url, what)
     except BROKEN_BODY as error:
@@ -89,6 +94,25 @@ def read_json(
         raise MalformedResponseError(
             f"{response.request.method} {response.url} answered JSON nested too deeply to read"
         ) from None
+
+
+def prefetch(response: requests.Response, deadline: Deadline, *, limit: int = ERROR_BODY_BYTES) -> None:
+    """Read up to ``limit`` bytes of a body that is not the answer we wanted (an error page).
+
+    Its text then serves the error message; the rest is dropped with the
+    connection. A body that breaks off or runs out of time leaves what arrived.
+    """
+    parts: list[bytes] = []
+    size = 0
+    try:
+        for chunk in iter_body(response, deadline, JSON_CHUNK, "the error page"):
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except (IncompleteDownloadError, DeadlineExceededError):
+        pass
+    response._content = b"".join(parts)[:limit]
 
 
 class HttpResultStream(ResultStream):

@@ -284,11 +284,6 @@ def not_json(
     return MalformedResponseError(scrub(message, token))
 
 
-def body_snippet(response: requests.Response, *, streaming: bool = False) -> str:
-    """The first characters of a body, for messages; reads little of a stream."""
-    if streaming:
-        raw = response.raw.read(SNIPPET * 4, decode_content=True) or b""
-        text = raw.decode(response.encoding or "utf-8", errors="replace")
-    else:
-        text = response.text or ""
-    return shorten(text)
+def body_snippet(response: requests.Response) -> str:
+    """The first characters of a body already read, for messages."""
+    return shorten(response.text or "")

@@ -20,7 +20,7 @@ from qibo_client.adapters.http_retry import (
     RetryOutcome,
     retrying,
 )
-from qibo_client.adapters.http_stream import HttpResultStream, out_of_time, read_json
+from qibo_client.adapters.http_stream import HttpResultStream, out_of_time, prefetch, read_json
 from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.records import (
     DiskQuota,
@@ -126,11 +126,14 @@ class HttpTransport(Transport):
                     response = self._once(method, url, deadline, **kw)
                     try:
                         if response.status_code in RETRY_STATUSES:
+                            prefetch(response, deadline)
                             raise RetryableAnswer(response)
-                        return handle(self._ok(response, method, url))
+                        return handle(self._ok(response, method, url, deadline))
                     finally:
                         response.close()
         except RetryableAnswer as error:
+            if outcome.out_of_time:
+                raise out_of_time(method, url, "an answer other than 'try later'") from None
             answered = support.api_error(error.response, method, url, self._token)
             raise self._transient(answered, outcome) from None
         except (requests.RequestException, IncompleteDownloadError) as error:
@@ -143,19 +146,19 @@ class HttpTransport(Transport):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _transient(self, error: QiboApiError, outcome: RetryOutcome) -> TransientError:
-        message = error.message
-        if outcome.out_of_time:
-            message += " (no time was left to ask again before the deadline)"
         return TransientError(
             status=error.status,
             method=error.method,
             url=error.url,
-            message=message,
+            message=error.message,
             payload=error.payload,
         )
 
-    def _ok(self, response: requests.Response, method: str, url: str) -> requests.Response:
+    def _ok(
+        self, response: requests.Response, method: str, url: str, deadline: Deadline
+    ) -> requests.Response:
         if not 200 <= response.status_code < 300:
+            prefetch(response, deadline)
             raise support.api_error(response, method, url, self._token)
         return response
 
@@ -206,10 +209,11 @@ class HttpTransport(Transport):
         try:
             if response.status_code in support.OUTCOME_UNKNOWN_STATUSES:
                 # A gateway error may come after the server queued the job.
+                prefetch(response, unlimited)
                 answered = support.api_error(response, "POST", url, self._token)
                 raise support.gateway_submission_error(answered, idempotency_key, self.extensions)
             handle = self._reader(readers.read_submission_answer, unlimited, "POST", url)
-            return handle(self._ok(response, "POST", url))
+            return handle(self._ok(response, "POST", url, unlimited))
         finally:
             response.close()
 
@@ -248,7 +252,8 @@ class HttpTransport(Transport):
         def handle(response: requests.Response) -> T:
             kind = response.headers.get("Content-Type", "").lower()
             if "json" in kind or "html" in kind:
-                snippet = support.body_snippet(response, streaming=True)
+                prefetch(response, limit)
+                snippet = support.shorten(response.text or "")
                 raise MalformedResponseError(
                     support.scrub(
                         f"the download of job {pid} answered status {response.status_code} "

@@ -112,6 +112,9 @@ class Adapters:
         self._renderer = renderer
         self._ui = ui
         self._lock = threading.Lock()
+        #: Set once the server is known to serve results only inline (``frequencies``
+        #: in the job object, no download): the 0.3 generation of the Qibo cloud.
+        self.inline_results_only = False
 
     @property
     def result_store(self) -> ResultStore:

@@ -186,6 +186,8 @@ class Client:
         older than the server's own.
         """
         versions = self.transport.server_version()
+        if versions.generation != "0.2":
+            self._adapters.inline_results_only = True
         if versions.minimum_client_version is not None:
             _check_client_package(versions.minimum_client_version)
         local = _local_qibo_version()

@@ -26,6 +26,8 @@ from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
 from qibo_client.exceptions import (
     DeadlineExceededError,
     IncompleteDownloadError,
+    QiboApiError,
+    TransientError,
     UnsafeResultError,
 )
 from qibo_client.ports import (
@@ -43,6 +45,10 @@ if TYPE_CHECKING:
 
 __all__ = ["QiboJob", "QiboJobStatus", "convert_str_to_job_status"]
 
+#: Statuses of a download that mean "this server has no downloads" (the 0.3 generation).
+NO_DOWNLOAD_STATUSES = frozenset({404, 405, 410})
+#: How much of a failed job's stdout/stderr is shown.
+LOG_TAIL = 2000
 #: Environment variable for the pause between status checks when ``result(wait=None)``.
 SECONDS_BETWEEN_CHECKS_ENV = "SECONDS_BETWEEN_CHECKS"
 DEFAULT_SECONDS_BETWEEN_CHECKS = 2.0
@@ -303,6 +309,8 @@ class QiboJob:
                 # Import and warm the loader while the job runs, not after it ends.
                 threading.Thread(target=_quietly, args=(store.prepare,), daemon=True).start()
                 status = self._wait_final(wait, deadline, timeout, progress)
+            if self._wired().inline_results_only:
+                return self._inline_result(pid, status)
             try:
                 stored = self._download(pid, store, deadline)
             except DeadlineExceededError:
@@ -312,12 +320,19 @@ class QiboJob:
             except UnsafeResultError as error:
                 self.renderer.show_error(error)
                 return None
+            except QiboApiError as error:
+                if error.status not in NO_DOWNLOAD_STATUSES or isinstance(error, TransientError):
+                    raise
+                # A server of the 0.3 generation: the result is in the job object.
+                self._wired().inline_results_only = True
+                return self._inline_result(pid, status)
             self._keep(stored)
             progress.results_folder = str(stored.folder)
 
         if status is QiboJobStatus.ERROR:
             self.renderer.show_message(
-                f"Job {pid} exited with error. Results folder: {self.results_folder}",
+                f"Job {pid} exited with error. Results folder: {self.results_folder}"
+                + self._logs_text(),
                 level="error",
             )
             return None
@@ -329,6 +344,69 @@ class QiboJob:
             )
             return None
         return store.load(stored)
+
+    def _logs_text(self) -> str:
+        """The job's ``stdout``/``stderr`` from its object, as lines to show (may be empty)."""
+        info = self.info
+        parts = []
+        for name in ("stdout", "stderr"):
+            text = getattr(info, name, None) if info else None
+            if text and text.strip():
+                parts.append(f"\n{name}:\n{text.strip()[-LOG_TAIL:]}")
+        return "".join(parts)
+
+    def _inline_result(self, pid: str, status: QiboJobStatus | None) -> Any:
+        """The result from the job object's ``frequencies`` (a server with no download).
+
+        ``None`` on error, with the job's logs shown, as the published 0.3.0 does.
+        """
+        if status is QiboJobStatus.ERROR:
+            self.renderer.show_message(
+                f"Job {pid} exited with error."
+                + (self._logs_text() or " The server sent no logs."),
+                level="error",
+            )
+            return None
+        counts = self.info.frequencies if self.info else None
+        if counts is None:
+            self.renderer.show_message(
+                f"Job {pid} succeeded, but the server offers no result download and its "
+                "job object carries no 'frequencies'; nothing to rebuild the result from",
+                level="error",
+            )
+            return None
+        from qibo_client.results.frequencies import outcomes_from_frequencies
+
+        try:
+            return outcomes_from_frequencies(counts)
+        except UnsafeResultError as error:
+            self.renderer.show_error(error)
+            return None
+
+    def frequencies(
+        self, wait: float | None = 0.5, verbose: bool = True, *, timeout: float | None = None
+    ) -> dict[str, int] | None:
+        """The job's measured counts (``{bitstring: count}``), waiting for it to finish.
+
+        Taken from the job object when the server sends them inline, so a
+        sampling job whose counts are all that is needed downloads nothing
+        more; otherwise from the downloaded result. ``None`` when the job failed.
+        """
+        validate_pid(self.pid)
+        deadline = Deadline.after(timeout)
+        if self._status is None or not self._status.is_final:
+            with self._progress(verbose) as progress:
+                self._wait_final(wait, deadline, timeout, progress)
+        if self._status is QiboJobStatus.ERROR:
+            return None
+        if self.info is not None and self.info.frequencies is not None:
+            from qibo_client.results.frequencies import checked_counts
+
+            return checked_counts(self.info.frequencies)
+        result = self.result(wait, verbose=False, timeout=deadline.remaining())
+        if result is None:
+            return None
+        return {str(key): int(value) for key, value in result.frequencies().items()}
 
     def _keep(self, stored: StoredResult) -> None:
         self.results_folder = stored.folder

@@ -227,7 +227,7 @@ class HttpTransport(Transport):
     ) -> JobInfo:
         url = self._url(wire.job_path(readers.validate_pid(pid)))
         limit = Deadline(deadline)
-        handle = self._reader(readers.read_job, limit, "GET", url)
+        handle = self._reader(lambda data: readers.read_job(data, pid), limit, "GET", url)
         if hold > 0 and not self._long_poll_refused:
             seconds = max(1, round(min(hold, wire.MAX_HOLD_SECONDS)))
             params = {wire.HOLD_PARAM: seconds, wire.KNOWN_STATUS_PARAM: known_status}

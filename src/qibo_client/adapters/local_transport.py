@@ -152,7 +152,7 @@ class LocalServerTransport(Transport):
         answer = self._call(
             "GET", path, "get_job", self._token, pid, wait=hold, known_status=known_status
         )
-        return readers.read_job(answer)
+        return readers.read_job(answer, pid)
 
     def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
         self._in_time(deadline, "GET", wire.JOBS_PATH)

@@ -97,6 +97,9 @@ class LoggingRenderer(Renderer):
         if logger is None:
             logger = logging.getLogger(LOGGER_NAME)
             attach_default_handler(logger)
+            if os.environ.get(LEVEL_ENV, "").strip():
+                # Set explicitly: applied even when the application configured logging (0.2.x did).
+                logger.setLevel(level_from_env())
         self.logger = logger
 
     def start_progress(self, snapshot: JobSnapshot) -> ProgressView:

@@ -26,6 +26,9 @@ class ServerVersion:
     server_qibo_version: str
     minimum_client_qibo_version: str
     minimum_client_version: str | None = None
+    #: ``"0.2"`` for a server that sends the 0.2 names (and the result download),
+    #: ``"0.3"`` for one that sends only the new ones (results inline, no download).
+    generation: str = "0.2"
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,7 @@ def read_server_version(data: object) -> ServerVersion:
         server_qibo_version=str(_require(obj, "server_qibo_version", "the version answer")),
         minimum_client_qibo_version=str(minimum),
         minimum_client_version=str(client_minimum) if client_minimum is not None else None,
+        generation="0.2" if "minimum_client_qibo_version" in obj else "0.3",
     )
 
 
@@ -156,10 +157,15 @@ def read_disk_quota(data: object) -> DiskQuota:
     return DiskQuota(email=str(_require(user, "email", "the user")), kbs_left=left, kbs_max=most)
 
 
-def read_job(data: object) -> JobInfo:
-    """One job object (``GET jobs/<pid>/`` or an entry of the job list)."""
+def read_job(data: object, pid: str | None = None) -> JobInfo:
+    """One job object (``GET jobs/<pid>/`` or an entry of the job list).
+
+    With ``pid`` (the job we asked about) the answer is read for that job
+    whatever ``pid`` it repeats, or none (the 0.3 generation and the
+    published client do not rely on it); without, its own ``pid`` must be usable.
+    """
     obj = expect_mapping(data, "a job")
-    pid = validate_pid(_require(obj, "pid", "a job"))
+    pid = validate_pid(pid if pid is not None else _require(obj, "pid", "a job"))
     status = _require(obj, "status", f"job {pid}")
     if not isinstance(status, str):
         raise MalformedResponseError(
@@ -194,8 +200,18 @@ def read_job(data: object) -> JobInfo:
 
 
 def read_job_list(data: object) -> list[JobInfo]:
-    """``GET jobs/``."""
-    return [read_job(item) for item in expect_list(data, "the job list")]
+    """``GET jobs/``: entries without a usable ``pid`` and ``status`` are skipped.
+
+    Such an entry names no job we could follow or show, and one odd entry
+    must not hide the user's other jobs.
+    """
+    jobs = []
+    for item in expect_list(data, "the job list"):
+        try:
+            jobs.append(read_job(item))
+        except MalformedResponseError:
+            continue
+    return jobs
 
 
 def read_submission_answer(data: object) -> str:

@@ -4,16 +4,11 @@ The first three are the published 0.2.x names and keep their meaning. The rest
 are ours; each subclasses the published error a 0.2.x script would already
 catch for the same situation, so old ``except`` clauses still work.
 
-Nothing here is installed into the interpreter on import: the opt-in
-:func:`install_qibo_error_hooks` prints our API errors cleanly when asked to.
+This module imports only the standard library: every layer may raise these.
 """
 
 from __future__ import annotations
 
-import contextlib
-import sys
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +75,22 @@ class SubmissionOutcomeUnknownError(QiboApiError):
         super().__init__(status=status, method=method, url=url, message=message)
 
 
+class TransientError(QiboApiError):
+    """The server could not answer now (network failure, overload, restart, throttling).
+
+    A transport raises it once its own retries for the request are spent, so
+    the domain knows by type, never by an HTTP number, that asking again later
+    may work. ``status`` is the last HTTP status seen, or 0 without an answer.
+    """
+
+
+class DeadlineExceededError(TransientError):
+    """A request ran out of the caller's time (a ``timeout=`` deadline) before it was answered.
+
+    Nothing was lost: the job is on the server as before.
+    """
+
+
 class JobTimeoutError(TimeoutError):
     """Waiting for a job ran past the caller's ``timeout``; the job is untouched.
 
@@ -112,79 +123,15 @@ class ConfigurationError(ValueError):
     """A URL, option or plugin name we were given does not name anything usable."""
 
 
-# -- opt-in presentation hooks (0.2.x installed these on import; we do not) ----------
-
-_previous_sys_hook: Any = None
-_previous_thread_hook: Any = None
-_installed = False
-
-
-def _print_api_error(error: BaseException) -> None:
-    from qibo_client.bootstrap import build_renderer
-
-    build_renderer().show_error(error)
-
-
-def _sys_hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
-    if isinstance(exc, QiboApiError):
-        _print_api_error(exc)
-        return
-    (_previous_sys_hook or sys.__excepthook__)(exc_type, exc, tb)
-
-
-def _thread_hook(args: threading.ExceptHookArgs) -> None:
-    if isinstance(args.exc_value, QiboApiError):
-        _print_api_error(args.exc_value)
-        return
-    (_previous_thread_hook or threading.__excepthook__)(args)
-
-
-def install_qibo_error_hooks() -> bool:
-    """Print uncaught :class:`QiboApiError` as one clean message instead of a traceback.
-
-    Returns False when the hooks were already installed.
-    """
-    global _previous_sys_hook, _previous_thread_hook, _installed
-    if _installed:
-        return False
-    _previous_sys_hook, sys.excepthook = sys.excepthook, _sys_hook
-    _previous_thread_hook, threading.excepthook = threading.excepthook, _thread_hook
-    _installed = True
-    return True
-
-
-def uninstall_qibo_error_hooks() -> bool:
-    """Restore the hooks that were there before :func:`install_qibo_error_hooks`."""
-    global _installed
-    if not _installed:
-        return False
-    sys.excepthook = _previous_sys_hook
-    threading.excepthook = _previous_thread_hook
-    _installed = False
-    return True
-
-
-@contextlib.contextmanager
-def qibo_error_hooks() -> Iterator[None]:
-    """Install the hooks for the duration of a ``with`` block."""
-    installed_now = install_qibo_error_hooks()
-    try:
-        yield
-    finally:
-        if installed_now:
-            uninstall_qibo_error_hooks()
-
-
 __all__ = [
     "ConfigurationError",
+    "DeadlineExceededError",
     "IncompleteDownloadError",
     "JobPostServerError",
     "JobTimeoutError",
     "MalformedResponseError",
     "QiboApiError",
     "SubmissionOutcomeUnknownError",
+    "TransientError",
     "UnsafeResultError",
-    "install_qibo_error_hooks",
-    "qibo_error_hooks",
-    "uninstall_qibo_error_hooks",
 ]

@@ -96,7 +96,9 @@ def read_json(
         ) from None
 
 
-def prefetch(response: requests.Response, deadline: Deadline, *, limit: int = ERROR_BODY_BYTES) -> None:
+def prefetch(
+    response: requests.Response, deadline: Deadline, *, limit: int = ERROR_BODY_BYTES
+) -> None:
     """Read up to ``limit`` bytes of a body that is not the answer we wanted (an error page).
 
     Its text then serves the error message; the rest is dropped with the

@@ -19,9 +19,7 @@ class Deadline:
     clock: Callable[[], float] = time.monotonic
 
     @classmethod
-    def after(
-        cls, seconds: float | None, clock: Callable[[], float] = time.monotonic
-    ) -> Deadline:
+    def after(cls, seconds: float | None, clock: Callable[[], float] = time.monotonic) -> Deadline:
         """The deadline ``seconds`` from now; ``None`` for no deadline.
 
         Raises ``ValueError`` for a negative or non-finite number of seconds.

@@ -1,8 +1,12 @@
 """The built-in adapters, registered through the same hooks as any outside plugin.
 
-Each object below is an entry point in our own ``pyproject.toml``. Nothing
-here imports an adapter: factories import theirs when first used, so loading
-the plugins costs no import of requests, rich or qibo.
+The plugin manager registers :data:`PLUGINS` by importing this module, before
+any entry point, so a bare source tree (no installed metadata) still has its
+transports, store and renderers. Each object is also declared as an entry
+point in our own ``pyproject.toml``, as an outside plugin would be; the
+manager does not register it twice. Nothing here imports an adapter: factories
+import theirs when first used, so loading the plugins costs no import of
+requests, rich or qibo.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import sys
 from collections.abc import Callable
 
 from qibo_client.plugins.hookspecs import hookimpl
-from qibo_client.plugins.manager import RendererPlugin, ResultStorePlugin, TransportPlugin
+from qibo_client.plugins.registrations import RendererPlugin, ResultStorePlugin, TransportPlugin
 from qibo_client.ports import Renderer, ResultStore, Transport
 
 
@@ -64,6 +68,8 @@ def on_terminal() -> bool:
 
 
 class http_transport:
+    """The ``http`` transport, for ``http://`` and ``https://`` URLs."""
+
     @staticmethod
     @hookimpl
     def qibo_client_register_transports(register: Callable[[TransportPlugin], None]) -> None:
@@ -75,6 +81,8 @@ class http_transport:
 
 
 class local_transport:
+    """The ``local`` transport: an in-process server for ``local://`` URLs."""
+
     @staticmethod
     @hookimpl
     def qibo_client_register_transports(register: Callable[[TransportPlugin], None]) -> None:
@@ -86,6 +94,8 @@ class local_transport:
 
 
 class filesystem_store:
+    """The ``filesystem`` result store, the default."""
+
     @staticmethod
     @hookimpl
     def qibo_client_register_result_stores(
@@ -101,6 +111,8 @@ class filesystem_store:
 
 
 class rich_renderer:
+    """The ``rich`` renderer, chosen on a terminal or in Jupyter."""
+
     @staticmethod
     @hookimpl
     def qibo_client_register_renderers(register: Callable[[RendererPlugin], None]) -> None:
@@ -116,6 +128,8 @@ class rich_renderer:
 
 
 class logging_renderer:
+    """The ``logging`` renderer, chosen everywhere else."""
+
     @staticmethod
     @hookimpl
     def qibo_client_register_renderers(register: Callable[[RendererPlugin], None]) -> None:
@@ -128,3 +142,13 @@ class logging_renderer:
                 description="one log line per status change, text tables",
             )
         )
+
+
+#: The built-in plugins under the entry-point names ``pyproject.toml`` gives them.
+PLUGINS: dict[str, object] = {
+    "http": http_transport,
+    "local": local_transport,
+    "filesystem": filesystem_store,
+    "rich_ui": rich_renderer,
+    "logging_ui": logging_renderer,
+}

@@ -7,8 +7,10 @@ callback; call it once per adapter. Registering does not import the adapter:
 the ``factory`` runs only when the adapter is chosen, so plugins stay cheap
 to load.
 
-When two plugins register the same name, the one registered last wins (a
-third-party plugin can replace a built-in).
+When two plugins register the same name, the one registered last wins: the
+built-ins are registered first, then the installed entry points in a stated
+order, so an installed plugin replaces a built-in of the same name (see
+:mod:`qibo_client.plugins.manager` for the whole rule).
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from qibo_client.plugins.manager import RendererPlugin, ResultStorePlugin, TransportPlugin
+    from qibo_client.plugins.registrations import (
+        RendererPlugin,
+        ResultStorePlugin,
+        TransportPlugin,
+    )
 
 PROJECT = "qibo_client"
 

@@ -28,8 +28,8 @@ from qibo_client.adapters.local_transport import LocalServerTransport
 from qibo_client.cli.main import COMMANDS
 
 needs_serve = pytest.mark.skipif(
-    importlib.util.find_spec("qibo_client.server.cli") is None,
-    reason="qibo_client.server.cli (the serve command, another helper's work) is not in the tree",
+    importlib.util.find_spec("qibo_client.cli.serve") is None,
+    reason="qibo_client.cli.serve (the serve command, another helper's work) is not in the tree",
 )
 
 
@@ -536,8 +536,8 @@ SERVE_TOKEN = "serve-token-123"
 @pytest.fixture(scope="module")
 def http_url(tmp_path_factory):
     """``qibo-client serve`` in a subprocess on a free loopback port; stopped after the module."""
-    if importlib.util.find_spec("qibo_client.server.cli") is None:
-        pytest.skip("qibo_client.server.cli (another helper's work) is not in the tree")
+    if importlib.util.find_spec("qibo_client.cli.serve") is None:
+        pytest.skip("qibo_client.cli.serve (another helper's work) is not in the tree")
     for needed in ("fastapi", "uvicorn"):
         if importlib.util.find_spec(needed) is None:
             pytest.skip(f"serving over HTTP needs {needed} (the 'server' extra)")

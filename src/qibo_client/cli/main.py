@@ -153,11 +153,11 @@ def _login_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     try:
-        server_cli = importlib.import_module("qibo_client.server.cli")
+        serve_command = importlib.import_module("qibo_client.cli.serve")
     except ImportError as error:
         parser.set_defaults(serve_import_error=str(error))
         return
-    server_cli.add_serve_arguments(parser)
+    serve_command.add_serve_arguments(parser)
 
 
 #: name -> (summary, argument builder, "module:function" run lazily)

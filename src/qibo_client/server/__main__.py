@@ -1,22 +1,18 @@
-"""``python -m qibo_client.server``: the same as ``qibo-client serve``."""
+"""``python -m qibo_client.server``: the same as ``qibo-client serve``.
+
+A launcher run by ``python -m``, never imported by the server itself: the
+command line lives in :mod:`qibo_client.cli.serve`. It is the one import from
+the server package up into the CLI, allowed by name in the import rules
+(``[tool.importlinter]`` in ``pyproject.toml``).
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from qibo_client.server.cli import add_serve_arguments, run_serve
+from qibo_client.cli.serve import main
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m qibo_client.server",
-        description="Run a local Qibo server over HTTP: it runs circuits on qibo's simulators "
-        "and speaks the Qibo cloud's protocol.",
-    )
-    add_serve_arguments(parser)
-    return run_serve(parser.parse_args(argv))
-
+__all__ = ["main"]
 
 if __name__ == "__main__":
     sys.exit(main())

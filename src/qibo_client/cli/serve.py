@@ -1,9 +1,11 @@
 """``qibo-client serve``: run the local Qibo server over HTTP.
 
+The command line of the server in :mod:`qibo_client.server`, which lives here,
+in the command-line layer, so that the server never imports the CLI.
 :func:`add_serve_arguments` and :func:`run_serve` are shared by the
-``qibo-client`` command and ``python -m qibo_client.server``. This module
-imports nothing heavy; FastAPI and uvicorn (the ``server`` extra) are
-imported only when the server runs.
+``qibo-client`` command and ``python -m qibo_client.server`` (:func:`main`).
+This module imports nothing heavy; FastAPI and uvicorn (the ``server`` extra)
+are imported only when the server runs.
 """
 
 from __future__ import annotations
@@ -350,3 +352,18 @@ def run_serve(args: argparse.Namespace) -> int:
         finally:
             core.close()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m qibo_client.server``: parse ``argv`` and serve; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m qibo_client.server",
+        description="Run a local Qibo server over HTTP: it runs circuits on qibo's simulators "
+        "and speaks the Qibo cloud's protocol.",
+    )
+    add_serve_arguments(parser)
+    return run_serve(parser.parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

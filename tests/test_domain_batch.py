@@ -7,9 +7,11 @@ from tests.support.fakes import DictResultStore, RecordingRenderer, ScriptedTran
 
 from qibo_client import Client
 from qibo_client.domain.batch import iter_completed
+from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.polling import PollPolicy
 from qibo_client.domain.records import JobInfo
 from qibo_client.exceptions import JobTimeoutError
+from qibo_client.protocol.readers import read_job
 
 
 class ListTransport(ScriptedTransport):
@@ -25,11 +27,11 @@ class ListTransport(ScriptedTransport):
         self.rounds_to_finish.setdefault(pid, 1)
         return pid
 
-    def list_jobs(self) -> list[JobInfo]:
+    def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
         self.calls.append(("list_jobs", None))
         self.rounds += 1
         return [
-            JobInfo.from_wire(job_wire(pid, "success" if self.rounds >= n else "running"))
+            read_job(job_wire(pid, "success" if self.rounds >= n else "running"))
             for pid, n in self.rounds_to_finish.items()
         ]
 
@@ -59,7 +61,7 @@ def test_results_download_each_once_without_polling_again(tmp_path):
     client = client_for(transport, tmp_path)
     jobs = client.run_circuits([{"nqubits": 1, "queue": []}] * 4, device="numpy")
     assert client.results(jobs, wait=0) == [b"result-bytes"] * 4
-    assert transport.count("open_result") == 4
+    assert transport.count("fetch_result") == 4
     assert transport.count("get_job") == 0
 
 
@@ -91,11 +93,14 @@ def test_with_long_poll_a_held_request_replaces_the_sleep(tmp_path):
     client = client_for(transport, tmp_path)
     jobs = client.run_circuits([{"nqubits": 1, "queue": []}] * 2, device="numpy")
     slept: list[float] = []
-    finished = iter_completed(transport, jobs, PollPolicy(interval=5.0), sleep=slept.append)
-    assert sorted(job.pid for job in finished) == ["job-1", "job-2"]
+    pids = [job.pid for job in jobs]
+    finished = iter_completed(
+        transport, pids, PollPolicy(interval=5.0), Deadline.after(None), sleep=slept.append
+    )
+    assert sorted(info.pid for info in finished) == ["job-1", "job-2"]
     assert slept == []
-    held = [wait for name, wait in transport.calls if name == "get_job"]
-    assert len(held) == 2 and all(wait > 0 for wait in held)  # one per unfinished round
+    held = [hold for name, hold in transport.calls if name == "get_job"]
+    assert len(held) == 2 and all(hold > 0 for hold in held)  # one per unfinished round
 
 
 def test_without_long_poll_rounds_sleep_the_interval(tmp_path):
@@ -103,7 +108,9 @@ def test_without_long_poll_rounds_sleep_the_interval(tmp_path):
     client = client_for(transport, tmp_path)
     jobs = client.run_circuits([{"nqubits": 1, "queue": []}], device="numpy")
     slept: list[float] = []
-    list(iter_completed(transport, jobs, PollPolicy(interval=5.0), sleep=slept.append))
+    pids = [job.pid for job in jobs]
+    policy = PollPolicy(interval=5.0)
+    list(iter_completed(transport, pids, policy, Deadline.after(None), sleep=slept.append))
     assert slept == [5.0, 5.0]
 
 

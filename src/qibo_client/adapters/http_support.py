@@ -196,7 +196,7 @@ def api_error(response: requests.Response, method: str, url: str, token: str) ->
 
 
 def network_error(
-    method: str, url: str, error: requests.RequestException, tries: int, token: str
+    method: str, url: str, error: BaseException, tries: int, token: str
 ) -> QiboApiError:
     """``QiboApiError(status=0)`` for a request that got no (whole) answer after ``tries`` tries."""
     retried = f" (tried {tries} times)" if tries > 1 else ""

@@ -111,13 +111,17 @@ class HttpTransport(Transport):
         url: str,
         deadline: Deadline,
         handle: Callable[[requests.Response], T],
+        *,
+        download: bool = False,
         **kw: Any,
     ) -> T:
         """Send a request safe to repeat and ``handle`` its 2xx answer, retrying what may pass.
 
         A non-2xx answer becomes :class:`QiboApiError`; one that stays transient
-        through every retry, or no answer at all, :class:`TransientError`; the
-        deadline passing, :class:`DeadlineExceededError`.
+        through every retry, no answer at all, or (unless ``download``) a body
+        cut off every time, :class:`TransientError`; a result ``download`` cut
+        off every time, :class:`IncompleteDownloadError`; the deadline passing,
+        :class:`DeadlineExceededError`.
         """
         outcome = RetryOutcome()
         try:
@@ -139,7 +143,7 @@ class HttpTransport(Transport):
         except (requests.RequestException, IncompleteDownloadError) as error:
             if deadline.expired or outcome.out_of_time:
                 raise out_of_time(method, url, "the answer") from error
-            if isinstance(error, IncompleteDownloadError):
+            if download and isinstance(error, IncompleteDownloadError):
                 raise
             failure = support.network_error(method, url, error, self.retries + 1, self._token)
             raise self._transient(failure, outcome) from error
@@ -264,7 +268,7 @@ class HttpTransport(Transport):
             with HttpResultStream(response, pid, limit) as stream:
                 return receive(stream)
 
-        return self._exchange("GET", url, limit, handle)
+        return self._exchange("GET", url, limit, handle, download=True)
 
     def delete_job(self, pid: str) -> JobDeletion:
         url = self._url(wire.job_path(readers.validate_pid(pid)))

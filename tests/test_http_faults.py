@@ -1,5 +1,5 @@
-"""HttpTransport against a real loopback server that misbehaves: the urllib3 retries,
-which ``responses`` bypasses, and failures of the socket itself."""
+"""HttpTransport against a real loopback server that misbehaves: its one retry layer
+(``adapters/http_retry.py``), seen request by request, and failures of the socket itself."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from tests.support.http import (
     refusing_url,
     reply,
 )
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from qibo_client.adapters.http_support import SafeMethodRetry
 from qibo_client.adapters.http_transport import HttpTransport
 from qibo_client.domain.records import JobSubmission
-from qibo_client.exceptions import QiboApiError, SubmissionOutcomeUnknownError
+from qibo_client.exceptions import (
+    IncompleteDownloadError,
+    QiboApiError,
+    SubmissionOutcomeUnknownError,
+    TransientError,
+)
 
 TOKEN = "loopback-token"
 
@@ -48,7 +51,7 @@ def test_get_is_retried_through_transient_503s():
 def test_retries_are_bounded_and_the_last_answer_is_the_error():
     with FaultServer(lambda handler, _: reply(handler, 500, {"detail": "db down"})) as server:
         transport = quick(server.url, retries=2)
-        with pytest.raises(QiboApiError) as caught:
+        with pytest.raises(TransientError) as caught:
             transport.server_version()
         transport.close()
     assert (caught.value.status, caught.value.message) == (500, "db down")
@@ -61,7 +64,9 @@ def test_delete_is_retried_too():
 
     with FaultServer(behaviour) as server:
         transport = quick(server.url)
-        assert transport.delete_job("job-1").status_code == 204
+        deletion = transport.delete_job("job-1")
+        assert deletion.pid == "job-1"
+        assert deletion.response.status_code == 204  # what QiboJob.delete() hands back
         transport.close()
     assert [r.method for r in server.seen] == ["DELETE", "DELETE"]
 
@@ -98,11 +103,12 @@ def test_refused_connection_on_submit_says_not_submitted():
 def test_refused_connection_on_get_is_status_zero_after_retries():
     with refusing_url() as url:
         transport = quick(url, retries=1)
-        with pytest.raises(QiboApiError) as caught:
+        with pytest.raises(TransientError) as caught:
             transport.list_jobs()
         transport.close()
     assert caught.value.status == 0
     assert f"{url}/api/jobs/" in caught.value.message
+    assert "tried 2 times" in caught.value.message  # a refused connect is retried for a GET
 
 
 def test_a_server_that_reads_the_post_then_hangs_up_leaves_the_outcome_unknown():
@@ -129,31 +135,59 @@ def test_a_submission_whose_answer_times_out_is_outcome_unknown():
     assert caught.value.idempotency_key == "k-slow"
 
 
-def test_a_download_cut_mid_body_broke_off():
+def test_a_download_cut_every_time_is_tried_retries_plus_one_times():
     data = bytes(range(256)) * 64  # 16 KiB promised
+    attempts: list[tuple[int | None, bytes]] = []
 
-    with FaultServer(lambda handler, _: cut_off(handler, data, sent=5000)) as server:
-        transport = quick(server.url)
-        stream = transport.open_result("job-1")
-        assert stream.content_length == len(data)
+    def receive(stream):
         received = bytearray()
-        with pytest.raises(QiboApiError) as caught:
+        try:
             for chunk in stream.iter_chunks(1000):
                 received += chunk
-        stream.close()
+        finally:
+            attempts.append((stream.content_length, bytes(received)))
+        return bytes(received)
+
+    with FaultServer(lambda handler, _: cut_off(handler, data, sent=5000)) as server:
+        transport = quick(server.url, retries=2)
+        with pytest.raises(IncompleteDownloadError) as caught:
+            transport.fetch_result("job-1", receive)
         transport.close()
-    assert caught.value.status == 0
-    assert caught.value.message.startswith("download of job job-1 broke off after 5000 bytes")
-    assert bytes(received) == data[:5000]
+    assert len(server.seen) == 3
+    assert attempts == [(len(data), data[:5000])] * 3  # each try starts afresh
+    assert "job job-1" in str(caught.value)
+    assert "broke off after 5000 bytes" in str(caught.value)
 
 
-def test_connect_errors_are_retried_for_get_but_never_for_post():
-    # Plain urllib3 Retry retries connection errors whatever the method; ours must not for POST.
-    retry = SafeMethodRetry(total=3, connect=3, allowed_methods={"GET", "DELETE"})
-    refused = NewConnectionError(None, "Connection refused")
-    assert retry.increment("GET", "/api/jobs/", error=refused).connect == 2
-    with pytest.raises(MaxRetryError):
-        retry.increment("POST", "/api/jobs/", error=refused)
+def test_a_download_cut_once_is_fetched_again_whole():
+    data = bytes(range(256)) * 64
+
+    def behaviour(handler, index):
+        if index == 0:
+            cut_off(handler, data, sent=5000)
+        else:
+            reply(handler, 200, data)
+
+    def receive(stream):
+        return b"".join(stream.iter_chunks(1000))
+
+    with FaultServer(behaviour) as server:
+        transport = quick(server.url)
+        assert transport.fetch_result("job-1", receive) == data
+        transport.close()
+    assert [(r.method, r.path) for r in server.seen] == [("GET", "/api/jobs/job-1/download/")] * 2
+
+
+def test_a_dropped_connection_is_retried_for_get_but_never_for_post():
+    with FaultServer(lambda handler, _: hang_up(handler)) as server:
+        transport = quick(server.url, retries=2)
+        with pytest.raises(TransientError) as caught:
+            transport.list_jobs()
+        with pytest.raises(SubmissionOutcomeUnknownError):
+            transport.submit_job(JobSubmission({}, "numpy"), idempotency_key="k1")
+        transport.close()
+    assert [r.method for r in server.seen] == ["GET"] * 3 + ["POST"]
+    assert caught.value.status == 0 and "tried 3 times" in caught.value.message
 
 
 def test_a_json_answer_cut_mid_body_is_asked_for_again():
@@ -175,8 +209,9 @@ def test_a_json_answer_cut_mid_body_is_asked_for_again():
 def test_a_body_cut_every_time_says_how_often_it_was_tried():
     with FaultServer(lambda handler, _: cut_off(handler, b"[" + b" " * 4000, sent=10)) as server:
         transport = quick(server.url)
-        with pytest.raises(QiboApiError) as caught:
+        with pytest.raises(TransientError) as caught:
             transport.list_jobs()
         transport.close()
     tries = len(server.seen)
+    assert tries == 4  # retries=3: one layer, no product
     assert caught.value.status == 0 and f"tried {tries} times" in caught.value.message

@@ -19,6 +19,7 @@ from qibo_client.exceptions import (
     MalformedResponseError,
     QiboApiError,
     SubmissionOutcomeUnknownError,
+    TransientError,
 )
 
 BASE = "https://cloud.example"
@@ -28,7 +29,8 @@ API = f"{BASE}/api"
 
 @pytest.fixture
 def transport():
-    t = HttpTransport(BASE, TOKEN, read_timeout=7)
+    # No pause between retries: responses answers at once, and retries are counted.
+    t = HttpTransport(BASE, TOKEN, read_timeout=7, backoff_factor=0)
     yield t
     t.close()
 
@@ -95,8 +97,11 @@ def test_get_list_quota_and_delete_read_protocol_answers(transport, mocked):
     assert [j.pid for j in transport.list_jobs()] == ["a", "b"]
     quotas = transport.project_quotas()
     assert (quotas[0].project, quotas[0].partition.name) == ("lab", "sim")
-    response = transport.delete_job("job-1")
-    assert isinstance(response, requests.Response) and response.status_code == 204
+    deletion = transport.delete_job("job-1")
+    assert deletion.pid == "job-1"
+    # The published QiboJob.delete() hands back the requests.Response, as 0.2.x did.
+    assert isinstance(deletion.response, requests.Response)
+    assert deletion.response.status_code == 204
     assert transport.delete_all_jobs() == ["a", "b"]
     assert mocked.calls[0].request.params == {}
 
@@ -106,7 +111,12 @@ def test_a_pid_with_path_tricks_never_reaches_the_url(transport):
         transport.get_job("../disk_quota")
 
 
-def test_open_result_streams_large_chunks(transport, mocked):
+def chunks_of(stream) -> tuple[int | None, list[bytes]]:
+    """A ``fetch_result`` receiver: the stream's announced length and its chunks."""
+    return stream.content_length, list(stream.iter_chunks())
+
+
+def test_fetch_result_streams_large_chunks(transport, mocked):
     body = bytes(range(256)) * (3 * 4096 + 7)  # a little over 3 MiB
     mocked.get(
         f"{API}/jobs/job-1/download/",
@@ -114,9 +124,8 @@ def test_open_result_streams_large_chunks(transport, mocked):
         content_type="application/gzip",
         headers={"Content-Length": str(len(body))},
     )
-    with transport.open_result("job-1") as stream:
-        assert stream.content_length == len(body)
-        chunks = list(stream.iter_chunks())
+    length, chunks = transport.fetch_result("job-1", chunks_of)
+    assert length == len(body)
     assert b"".join(chunks) == body
     assert len(chunks) <= 5
     assert mocked.calls[0].request.req_kwargs["stream"] is True
@@ -129,7 +138,7 @@ def test_open_result_streams_large_chunks(transport, mocked):
 def test_a_download_that_is_json_or_html_is_malformed(transport, mocked, content_type, body):
     mocked.get(f"{API}/jobs/job-1/download/", body=body, content_type=content_type)
     with pytest.raises(MalformedResponseError) as caught:
-        transport.open_result("job-1")
+        transport.fetch_result("job-1", chunks_of)
     assert content_type in caught.value.message
     assert body[:10] in caught.value.message
 
@@ -137,8 +146,10 @@ def test_a_download_that_is_json_or_html_is_malformed(transport, mocked, content
 def test_a_failed_download_is_an_api_error(transport, mocked):
     mocked.get(f"{API}/jobs/job-1/download/", json={"detail": "Job not found"}, status=404)
     with pytest.raises(QiboApiError) as caught:
-        transport.open_result("job-1")
+        transport.fetch_result("job-1", chunks_of)
     assert (caught.value.status, caught.value.message) == (404, "Job not found")
+    assert not isinstance(caught.value, TransientError)
+    assert len(mocked.calls) == 1  # a 404 is final: not asked again
 
 
 @pytest.mark.parametrize(
@@ -155,8 +166,9 @@ def test_a_failed_download_is_an_api_error(transport, mocked):
 )
 def test_error_message_extraction(transport, mocked, kwargs, expected):
     mocked.get(f"{API}/jobs/", status=502, **kwargs)
-    with pytest.raises(QiboApiError) as caught:
+    with pytest.raises(TransientError) as caught:
         transport.list_jobs()
+    assert len(mocked.calls) == transport.retries + 1  # one retry layer: the last answer told
     error = caught.value
     assert (error.status, error.method, error.url, error.message) == (
         502,
@@ -208,10 +220,11 @@ def test_a_json_list_where_an_object_belongs_is_malformed(transport, mocked):
 
 def test_network_failure_is_status_zero_naming_the_url(transport, mocked):
     mocked.get(f"{API}/jobs/", body=requests.ConnectionError("Connection reset by peer"))
-    with pytest.raises(QiboApiError) as caught:
+    with pytest.raises(TransientError) as caught:
         transport.list_jobs()
     assert caught.value.status == 0
     assert f"{API}/jobs/" in caught.value.message and "reset by peer" in caught.value.message
+    assert f"tried {transport.retries + 1} times" in caught.value.message
 
 
 def test_submission_that_never_left_says_not_submitted(transport, mocked):
@@ -242,7 +255,7 @@ def test_long_poll_params_and_header_detection(transport, mocked):
         headers={"X-Qibo-Extensions": "long-poll, idempotency"},
     )
     assert transport.supports_long_poll is False
-    assert transport.get_job("job-1", wait=2.4, known_status="queueing").status == "running"
+    assert transport.get_job("job-1", hold=2.4, known_status="queueing").status == "running"
     assert transport.supports_long_poll is True
     assert transport.extensions == {"long-poll", "idempotency"}
     assert mocked.calls[0].request.req_kwargs["timeout"] == (10.0, 2 + 7.0)
@@ -250,7 +263,7 @@ def test_long_poll_params_and_header_detection(transport, mocked):
 
 def test_a_server_that_ignores_the_params_is_fine(transport, mocked):
     mocked.get(f"{API}/jobs/job-1/", json=job_object("job-1", "queueing"))
-    assert transport.get_job("job-1", wait=5, known_status="queueing").status == "queueing"
+    assert transport.get_job("job-1", hold=5, known_status="queueing").status == "queueing"
     assert transport.supports_long_poll is False
 
 
@@ -266,8 +279,8 @@ def test_a_400_to_long_poll_params_falls_back_once_and_for_good(transport, mocke
         json=job_object("job-1", "running"),
         match=[matchers.query_param_matcher({})],
     )
-    assert transport.get_job("job-1", wait=3, known_status="pending").status == "running"
-    assert transport.get_job("job-1", wait=3, known_status="running").status == "running"
+    assert transport.get_job("job-1", hold=3, known_status="pending").status == "running"
+    assert transport.get_job("job-1", hold=3, known_status="running").status == "running"
     assert (with_params.call_count, plain.call_count) == (1, 2)
     assert transport.supports_long_poll is False
 
@@ -280,7 +293,7 @@ def test_a_400_after_long_poll_was_confirmed_is_a_real_error(transport, mocked):
         headers={"X-Qibo-Extensions": "long-poll"},
     )
     with pytest.raises(QiboApiError, match="bad status value"):
-        transport.get_job("job-1", wait=3, known_status="nonsense")
+        transport.get_job("job-1", hold=3, known_status="nonsense")
     assert len(mocked.calls) == 1
 
 

@@ -25,18 +25,19 @@ from tests.support.http import disk_quota_answer, job_object, project_quota, ver
 from qibo_client.adapters import http_support
 from qibo_client.adapters.http_transport import HttpTransport
 from qibo_client.adapters.logging_renderer import LoggingRenderer
-from qibo_client.domain.records import (
-    DiskQuota,
-    JobInfo,
-    ProjectQuota,
-    ServerVersion,
-    parse_deleted,
-    parse_job_list,
-    parse_project_quotas,
-    parse_submission_answer,
+from qibo_client.domain.records import DiskQuota, JobInfo, ProjectQuota
+from qibo_client.exceptions import JobPostServerError, MalformedResponseError, QiboApiError
+from qibo_client.protocol.readers import (
+    read_deleted,
+    read_disk_quota,
+    read_job,
+    read_job_list,
+    read_project_quota,
+    read_project_quotas,
+    read_server_version,
+    read_submission_answer,
     validate_pid,
 )
-from qibo_client.exceptions import JobPostServerError, MalformedResponseError, QiboApiError
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -57,14 +58,22 @@ json_values = st.recursive(
 )
 
 READERS: dict[str, Callable[[Any], Any]] = {
-    "job": JobInfo.from_wire,
-    "job list": parse_job_list,
-    "version": ServerVersion.from_wire,
-    "disk quota": DiskQuota.from_wire,
-    "project quota": ProjectQuota.from_wire,
-    "project quotas": parse_project_quotas,
-    "submission": parse_submission_answer,
-    "deleted": parse_deleted,
+    "job": read_job,
+    "job list": read_job_list,
+    "version": read_server_version,
+    "version 0.3": read_server_version,
+    "disk quota": read_disk_quota,
+    "project quota": read_project_quota,
+    "project quotas": read_project_quotas,
+    "submission": read_submission_answer,
+    "deleted": read_deleted,
+}
+
+#: A version answer of the 0.3 server generation: the minimum qibo under its new name.
+VERSION_0_3 = {
+    "server_qibo_version": "0.2.20",
+    "minimum_qibo_version": "0.2.8",
+    "minimum_client_version": "0.3.0",
 }
 
 
@@ -77,6 +86,7 @@ def genuine(name: str) -> Any:
         "job": job,
         "job list": [job, job_object("job-2", "success", frequencies={"00": 3})],
         "version": version_answer(),
+        "version 0.3": VERSION_0_3,
         "disk quota": disk_quota_answer(),
         "project quota": project_quota(),
         "project quotas": [project_quota(), project_quota("other", "qibojit")],
@@ -188,15 +198,27 @@ def test_mutated_genuine_answers_give_a_record_or_our_error(name: str, data: st.
 )
 def test_non_finite_numbers_are_taken_as_absent(field: str, value: float) -> None:
     # Python's json decoder accepts NaN and Infinity, which int() and the tables choke on.
-    info = JobInfo.from_wire(
-        json.loads(json.dumps(job_object("job-1", "queueing", **{field: value})))
-    )
+    info = read_job(json.loads(json.dumps(job_object("job-1", "queueing", **{field: value}))))
     assert getattr(info, {"etd_seconds": "seconds_to_job_start"}.get(field, field)) is None
+
+
+def test_both_server_generations_name_the_minimum_qibo() -> None:
+    old = read_server_version(version_answer(server="0.2.20", minimum="0.2.8"))
+    new = read_server_version(VERSION_0_3)
+    for answer, client_minimum in ((old, None), (new, "0.3.0")):
+        assert answer.server_qibo_version == "0.2.20"
+        assert answer.minimum_client_qibo_version == "0.2.8"
+        assert answer.minimum_client_version == client_minimum
+
+
+def test_a_version_answer_without_any_minimum_is_malformed() -> None:
+    with pytest.raises(MalformedResponseError, match="minimum_qibo_version"):
+        read_server_version({"server_qibo_version": "0.2.20"})
 
 
 def test_a_disk_quota_of_nan_is_refused() -> None:
     with pytest.raises(MalformedResponseError, match="kbs_left"):
-        DiskQuota.from_wire([{"user": {"email": "a@x"}, "kbs_left": float("nan"), "kbs_max": 1}])
+        read_disk_quota([{"user": {"email": "a@x"}, "kbs_left": float("nan"), "kbs_max": 1}])
 
 
 @FUZZ

@@ -26,13 +26,17 @@ from tests.support.results import (
 )
 
 from qibo_client.adapters.filesystem_store import FilesystemResultStore
-from qibo_client.exceptions import QiboApiError, UnsafeResultError
+from qibo_client.exceptions import IncompleteDownloadError, UnsafeResultError
 from qibo_client.results import load_result_file
 from qibo_client.results.loader import check_payload
 from qibo_client.results.npy import read_result_payload
 
 PID = "job-1"
 F8 = (3, "<", None, None, None, -1, -1, 0)
+
+
+#: The server the results come from (a store keeps each job under its server and pid).
+SERVER = "https://qibo.example"
 
 
 @pytest.fixture
@@ -52,10 +56,10 @@ def assert_refused(
     root = store.base_folder.parent
     before = listing(root)
     with pytest.raises(UnsafeResultError, match=match) as caught:
-        store.save_archive(PID, ChunkStream(data, **stream_options))
+        store.save(SERVER, PID, ChunkStream(data, **stream_options))
     assert listing(store.base_folder) == []  # no partial folder, no job folder
     assert [p for p in listing(root) if p != "base"] == [p for p in before if p != "base"]
-    assert not store.has_result(PID)
+    assert store.lookup(SERVER, PID) is None
     return caught.value
 
 
@@ -262,13 +266,12 @@ def test_announced_length_over_the_limit(store: FilesystemResultStore) -> None:
     )
 
 
-def test_transport_error_passes_through_after_cleanup(store: FilesystemResultStore) -> None:
-    failure = QiboApiError(
-        0, "GET", "http://server/api/jobs/job-1/download/", "connection reset by peer"
-    )
+def test_a_broken_transfer_passes_through_after_cleanup(store: FilesystemResultStore) -> None:
+    # The stream's own IncompleteDownloadError reaches the transport unchanged, so it can retry.
+    failure = IncompleteDownloadError("the result of job job-1 broke off after 192 bytes")
     stream = ChunkStream(genuine_archive(), chunk_size=64, fail_after=3, failure=failure)
-    with pytest.raises(QiboApiError) as caught:
-        store.save_archive(PID, stream)
+    with pytest.raises(IncompleteDownloadError) as caught:
+        store.save(SERVER, PID, stream)
     assert caught.value is failure
     assert listing(store.base_folder) == []
 
@@ -278,18 +281,18 @@ def test_ctrl_c_mid_download_leaves_nothing(store: FilesystemResultStore) -> Non
         genuine_archive(), chunk_size=64, fail_after=4, failure=KeyboardInterrupt()
     )
     with pytest.raises(KeyboardInterrupt):
-        store.save_archive(PID, stream)
+        store.save(SERVER, PID, stream)
     assert listing(store.base_folder) == []
-    store.save_archive(PID, ChunkStream(genuine_archive()))  # and the next try works
-    assert store.has_result(PID)
+    store.save(SERVER, PID, ChunkStream(genuine_archive()))  # and the next try works
+    assert store.lookup(SERVER, PID) is not None
 
 
 def test_failed_resave_keeps_the_complete_old_copy(store: FilesystemResultStore) -> None:
-    store.save_archive(PID, ChunkStream(genuine_archive()))
+    store.save(SERVER, PID, ChunkStream(genuine_archive()))
     with pytest.raises(UnsafeResultError):
-        store.save_archive(PID, ChunkStream(tar_gz(member("../evil", b"x"))))
+        store.save(SERVER, PID, ChunkStream(tar_gz(member("../evil", b"x"))))
     assert listing(store.base_folder) == [PID, f"{PID}/log.txt", f"{PID}/results.npy"]
-    assert store.has_result(PID)
+    assert store.lookup(SERVER, PID) is not None
 
 
 @pytest.mark.parametrize("pid", ["../x", "/abs", "a/b", ".hidden", "", "..", "x" * 200])
@@ -297,15 +300,15 @@ def test_bad_pids_never_reach_the_filesystem(store: FilesystemResultStore, pid: 
     from qibo_client.exceptions import MalformedResponseError
 
     with pytest.raises(MalformedResponseError, match="unusable job id"):
-        store.save_archive(pid, ChunkStream(genuine_archive()))
+        store.save(SERVER, pid, ChunkStream(genuine_archive()))
     assert not store.base_folder.exists() or listing(store.base_folder) == []
 
 
 def test_extracted_files_get_private_modes_not_the_archives(store: FilesystemResultStore) -> None:
     info, data = member("run.sh", b"echo hi", mode=0o4777)
-    folder = store.save_archive(
-        PID, ChunkStream(tar_gz((info, data), member("sub", kind=tarfile.DIRTYPE)))
-    )
+    folder = store.save(
+        SERVER, PID, ChunkStream(tar_gz((info, data), member("sub", kind=tarfile.DIRTYPE)))
+    ).folder
     assert (folder / "run.sh").stat().st_mode & 0o7777 == 0o600
     assert (folder / "sub").stat().st_mode & 0o777 == 0o700
 
@@ -391,7 +394,7 @@ def test_fuzz_archive_extractor(tmp_path: Path, data: bytes, announce: bool, chu
     store = FilesystemResultStore(base, max_total_bytes=1 << 20, max_members=8)
     stream = ChunkStream(data, chunk_size=chunk, content_length=len(data) if announce else None)
     try:
-        folder = store.save_archive(PID, stream)
+        folder = store.save(SERVER, PID, stream).folder
     except UnsafeResultError:
         assert not base.exists() or listing(base) == [] or listing(base)[0] == PID
     else:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from qibo_client.exceptions import QiboApiError
+from qibo_client.exceptions import IncompleteDownloadError
 from qibo_client.ports import ResultStream
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "results"
@@ -27,7 +27,8 @@ class ChunkStream(ResultStream):
 
     ``content_length`` defaults to the true length (pass ``None`` for "not
     announced", or a wrong number to lie); ``fail_after`` raises ``failure``
-    once that many chunks were delivered.
+    (by default :class:`IncompleteDownloadError`, what the port says a broken
+    transfer raises) once that many chunks were delivered.
     """
 
     def __init__(
@@ -51,8 +52,8 @@ class ChunkStream(ResultStream):
         view = memoryview(self.data)
         for start in range(0, len(self.data), self.chunk_size):
             if self.fail_after is not None and self.delivered >= self.fail_after:
-                raise self.failure or QiboApiError(
-                    0, "GET", "http://test/download", "connection reset"
+                raise self.failure or IncompleteDownloadError(
+                    f"the download broke off after {self.delivered} chunks (connection reset)"
                 )
             self.delivered += 1
             yield bytes(view[start : start + self.chunk_size])

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from qibo_client import Client
+from qibo_client.testing import MemoryResultStore, MockServer, MockTransport, RecordingRenderer
 
 import qibo_client_backend
-from backend_fakes import FolderResultStore, NumpyServerTransport, SilentRenderer
 from qibo_client_backend import BACKEND_NAME, MetaBackend, QiboClientBackend
 
 qibo = pytest.importorskip("qibo")
@@ -26,15 +25,32 @@ def bell(measure: bool = True) -> qibo.Circuit:
 
 
 @pytest.fixture
-def fake_client(tmp_path: Path) -> Iterator[Client]:
+def server() -> MockServer:
+    """An in-memory Qibo server that runs circuits on numpy; jobs on ``broken`` fail."""
+    return MockServer(fail_devices=["broken"])
+
+
+@pytest.fixture
+def renderer() -> RecordingRenderer:
+    return RecordingRenderer()
+
+
+@pytest.fixture
+def transport(server: MockServer) -> MockTransport:
+    return server.transport()
+
+
+@pytest.fixture
+def fake_client(transport: MockTransport, renderer: RecordingRenderer) -> Iterator[Client]:
     client = Client(
         "secret-token",
-        "fake://numpy-server",
-        transport=NumpyServerTransport(fail_devices=["broken"]),
-        result_store=FolderResultStore(tmp_path),
-        renderer=SilentRenderer(),
+        transport.base_url,
+        transport=transport,
+        result_store=MemoryResultStore(),
+        renderer=renderer,
     )
     yield client
+    client.close()
 
 
 @pytest.fixture
@@ -44,7 +60,9 @@ def restore_qibo_backend() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("restore_qibo_backend")
-def test_set_backend_by_name_then_circuit_runs_on_the_server(fake_client: Client) -> None:
+def test_set_backend_by_name_then_circuit_runs_on_the_server(
+    fake_client: Client, server: MockServer, renderer: RecordingRenderer
+) -> None:
     qibo.set_backend(BACKEND_NAME, client=fake_client, verbose=False)
     backend = qibo.get_backend()
     assert isinstance(backend, QiboClientBackend)
@@ -55,9 +73,10 @@ def test_set_backend_by_name_then_circuit_runs_on_the_server(fake_client: Client
     frequencies = result.frequencies()
     assert sum(frequencies.values()) == 100
     assert set(frequencies) <= {"00", "11"}
-    [submission] = fake_client.transport.submissions  # type: ignore[attr-defined]
-    assert (submission.device, submission.nshots, submission.project) == ("numpy", 100, "personal")
+    [body] = server.submissions
+    assert (body["device"], body["nshots"], body["project"]) == ("numpy", 100, "personal")
     assert fake_client.pid == "job-1"
+    assert renderer.snapshots == []  # verbose=False: no progress shown
 
 
 @pytest.mark.usefixtures("restore_qibo_backend")
@@ -107,11 +126,11 @@ def test_platform_and_device_must_agree() -> None:
         MetaBackend.load(platform="numpy", device="qibojit")
 
 
-def test_initial_state_is_refused_with_a_way_out(fake_client: Client) -> None:
+def test_initial_state_is_refused_with_a_way_out(fake_client: Client, server: MockServer) -> None:
     backend = QiboClientBackend(client=fake_client, verbose=False)
     with pytest.raises(ValueError, match="with gates at the start of the circuit"):
         backend.execute_circuit(bell(), initial_state=[1, 0, 0, 0], nshots=10)
-    assert fake_client.transport.submissions == []  # type: ignore[attr-defined]
+    assert server.submissions == []
 
 
 def test_a_failed_job_raises_naming_the_job_and_its_logs(fake_client: Client) -> None:
@@ -121,13 +140,15 @@ def test_a_failed_job_raises_naming_the_job_and_its_logs(fake_client: Client) ->
     assert "secret-token" not in str(caught.value)
 
 
-def test_execute_circuits_submits_all_before_waiting(fake_client: Client) -> None:
+def test_execute_circuits_submits_all_before_waiting(
+    fake_client: Client, transport: MockTransport
+) -> None:
     backend = QiboClientBackend(client=fake_client, verbose=False)
     results = backend.execute_circuits([bell(), bell()], nshots=20)
     assert [sum(r.frequencies().values()) for r in results] == [20, 20]
-    calls = fake_client.transport.calls  # type: ignore[attr-defined]
+    calls = [r.operation for r in transport.requests if r.operation != "server_version"]
     assert calls[:3] == ["submit_job", "submit_job", "list_jobs"]
-    assert calls.count("open_result") == 2
+    assert calls.count("download") == 2
 
 
 def test_importing_the_package_does_not_import_qibo() -> None:

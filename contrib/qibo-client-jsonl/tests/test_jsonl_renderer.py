@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import io
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from qibo_client.domain.status import QiboJobStatus
 from qibo_client.exceptions import QiboApiError
 from qibo_client.plugins import RendererPlugin
 from qibo_client.ports import JobSnapshot
+from qibo_client.testing.contract import RendererContract
 
 from qibo_client_jsonl import FILE_ENV, JsonLinesRenderer
 from qibo_client_jsonl import plugin as jsonl_plugin
@@ -116,3 +118,19 @@ def test_entry_point_is_declared_when_installed() -> None:
         pytest.skip("qibo-client-jsonl is not installed (pip install -e contrib/qibo-client-jsonl)")
     points = {ep.name: ep.value for ep in dist.entry_points if ep.group == "qibo_client"}
     assert points == {"jsonl": "qibo_client_jsonl.plugin"}
+
+
+class TestJsonLinesRendererContract(RendererContract):
+    """qibo-client's renderer contract, run against this renderer."""
+
+    @pytest.fixture
+    def stream(self) -> io.StringIO:
+        return io.StringIO()
+
+    @pytest.fixture
+    def renderer(self, stream: io.StringIO) -> JsonLinesRenderer:
+        return JsonLinesRenderer(stream)
+
+    @pytest.fixture
+    def renderer_output(self, stream: io.StringIO) -> Callable[[], str]:
+        return stream.getvalue

@@ -24,7 +24,11 @@ from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.polling import PollPolicy
 from qibo_client.domain.records import JobInfo, JobSubmission
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
-from qibo_client.exceptions import JobPostServerError
+from qibo_client.exceptions import (
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    JobPostServerError,
+)
 from qibo_client.ports import Renderer, ResultStore, Transport
 from qibo_client.protocol.readers import validate_pid
 from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, TOKEN_HEADER
@@ -64,27 +68,47 @@ def _check_client_package(minimum_text: str) -> None:
         )
 
 
-def circuit_to_raw(circuit: Any) -> dict[str, Any]:
-    """The ``circuit.raw`` dict of a qibo circuit (a dict is taken as already raw)."""
-    raw = circuit if isinstance(circuit, Mapping) else getattr(circuit, "raw", None)
+def circuit_to_raw(circuit: Any) -> dict[str, Any] | str:
+    """What is sent as ``circuit``: a qibo circuit's ``.raw``, sent as it is.
+
+    A dict is taken as already raw; a string is an OpenQASM 2 program (a
+    ``.raw`` may be one), sent unchanged for the server to parse.
+    """
+    raw = circuit if isinstance(circuit, (Mapping, str)) else getattr(circuit, "raw", None)
+    if isinstance(raw, str):
+        if not raw.strip():
+            raise InvalidArgumentError(
+                "run_circuit got an empty string: send a qibo Circuit or OpenQASM 2"
+            )
+        return raw
     if not isinstance(raw, Mapping):
-        raise TypeError(
-            f"run_circuit needs a qibo Circuit (or its .raw dict), got {type(circuit).__name__}"
+        raise InvalidArgumentTypeError(
+            "run_circuit needs a qibo Circuit (or its .raw dict, or an OpenQASM 2 string), "
+            f"got {type(circuit).__name__}"
         )
     return dict(raw)
 
 
 def _check_submission_arguments(device: Any, project: Any, nshots: Any, verbatim: Any) -> None:
+    """Refuse arguments no server would take, before anything is sent.
+
+    The errors are ``ValueError``/``TypeError`` and also :class:`QiboApiError`,
+    which code written for the published client (where the server refused) catches.
+    """
     if not isinstance(device, str) or not device.strip():
-        raise ValueError(f"device must name a device such as 'numpy', got {device!r}")
+        raise InvalidArgumentError(f"device must name a device such as 'numpy', got {device!r}")
     if not isinstance(project, str) or not project.strip():
-        raise ValueError(f"project must be a project name such as 'personal', got {project!r}")
+        raise InvalidArgumentError(
+            f"project must be a project name such as 'personal', got {project!r}"
+        )
     if nshots is not None and (
         isinstance(nshots, bool) or not isinstance(nshots, int) or nshots < 1
     ):
-        raise ValueError(f"nshots must be a positive whole number or None, got {nshots!r}")
+        raise InvalidArgumentError(
+            f"nshots must be a positive whole number or None, got {nshots!r}"
+        )
     if not isinstance(verbatim, bool):
-        raise TypeError(f"verbatim must be True or False, got {verbatim!r}")
+        raise InvalidArgumentTypeError(f"verbatim must be True or False, got {verbatim!r}")
 
 
 def _map_concurrently(
@@ -323,7 +347,7 @@ class Client:
         if not self._versions_checked:
             self.check_client_server_qibo_versions()
 
-        def submit(raw: dict[str, Any]) -> QiboJob:
+        def submit(raw: dict[str, Any] | str) -> QiboJob:
             return self.run_circuit(raw, device, project, nshots, verbatim)
 
         return _map_concurrently(submit, raws, concurrency)

@@ -58,6 +58,19 @@ class QiboApiError(RuntimeError):
         """The same as :meth:`summary` (kept from 0.2.x)."""
         return self.summary()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle by state: subclasses take other constructor arguments, and the
+        # dataclass's own __init__ cannot be called with the exception's args.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Rebuild a pickled :class:`QiboApiError` (or subclass) from its state."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class SubmissionOutcomeUnknownError(QiboApiError):
     """A job submission got no confirmed answer: it may or may not be queued.
@@ -123,10 +136,34 @@ class ConfigurationError(ValueError):
     """A URL, option or plugin name we were given does not name anything usable."""
 
 
+
+
+class InvalidArgumentError(QiboApiError, ValueError):
+    """An argument was refused before anything was sent; nothing reached the server.
+
+    It is a ``ValueError`` (what it is) and a :class:`QiboApiError` with
+    ``status`` 0 (what code written for the published client catches, since
+    there the server refused such arguments).
+    """
+
+    def __init__(self, message: str, *, method: str = "POST", url: str = "") -> None:
+        super().__init__(status=0, method=method, url=url, message=message)
+
+
+class InvalidArgumentTypeError(QiboApiError, TypeError):
+    """An argument of the wrong type, refused before sending: a ``TypeError`` and a
+    :class:`QiboApiError` (``status`` 0), for the same reason as :class:`InvalidArgumentError`."""
+
+    def __init__(self, message: str, *, method: str = "POST", url: str = "") -> None:
+        super().__init__(status=0, method=method, url=url, message=message)
+
+
 __all__ = [
     "ConfigurationError",
     "DeadlineExceededError",
     "IncompleteDownloadError",
+    "InvalidArgumentError",
+    "InvalidArgumentTypeError",
     "JobPostServerError",
     "JobTimeoutError",
     "MalformedResponseError",

@@ -436,7 +436,7 @@ def test_an_http_url_without_any_token_is_a_usage_error(capsys):
 
 
 def test_login_verifies_saves_and_the_profile_is_used(capsys, monkeypatch):
-    from qibo_client.config import load_profiles, profiles_path
+    from qibo_client.credentials import load_profiles, profiles_path
 
     with FaultServer(_guarded("s3cret-token")) as server:
         refused = cli(capsys, "login", "--url", server.url, "--token", "nope", "--profile", "lab")
@@ -458,7 +458,7 @@ def test_login_verifies_saves_and_the_profile_is_used(capsys, monkeypatch):
 
 
 def test_login_without_verify_saves_and_never_prints_the_token(capsys):
-    from qibo_client.config import load_profiles, profiles_path
+    from qibo_client.credentials import load_profiles, profiles_path
 
     done = cli(
         capsys, "login", "--url", "https://qibo.example.org", "--token", "tok-123", "--no-verify"
@@ -660,7 +660,7 @@ def test_each_error_type_gets_its_exit_status_and_one_line():
 
 
 def test_a_profiles_file_others_can_read_gives_one_warning_line(capsys, url):
-    from qibo_client.config import profiles_path, save_profile
+    from qibo_client.credentials import profiles_path, save_profile
 
     save_profile("default", url, "")
     profiles_path().chmod(0o644)

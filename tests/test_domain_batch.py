@@ -6,10 +6,10 @@ import pytest
 from tests.support.fakes import DictResultStore, RecordingRenderer, ScriptedTransport, job_wire
 
 from qibo_client import Client
-from qibo_client.domain.batch import iter_completed
 from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.polling import PollPolicy
 from qibo_client.domain.records import JobInfo
+from qibo_client.drivers.sync import iter_completed
 from qibo_client.exceptions import JobTimeoutError
 from qibo_client.protocol.readers import read_job
 

@@ -15,7 +15,8 @@ from tests.support.fakes import (
 from qibo_client import Client, QiboJob, QiboJobStatus
 from qibo_client.adapters.http_transport import HttpTransport
 from qibo_client.domain.deadline import Deadline
-from qibo_client.domain.polling import PollPolicy, wait_until_final
+from qibo_client.domain.polling import PollPolicy
+from qibo_client.drivers.sync import wait_until_final
 from qibo_client.exceptions import (
     IncompleteDownloadError,
     JobTimeoutError,

@@ -17,11 +17,11 @@ from tests.support.renderers import (
     snapshot,
 )
 
-from qibo_client.adapters import tables
 from qibo_client.adapters.logging_renderer import LoggingRenderer, attach_default_handler
 from qibo_client.bootstrap import build_renderer
 from qibo_client.domain.status import QiboJobStatus
 from qibo_client.exceptions import QiboApiError
+from qibo_client.presentation import tables
 
 
 @pytest.fixture

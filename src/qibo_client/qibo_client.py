@@ -19,11 +19,11 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from qibo_client.bootstrap import Adapters, wire
-from qibo_client.domain.batch import iter_completed
 from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.polling import PollPolicy
 from qibo_client.domain.records import JobInfo, JobSubmission
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
+from qibo_client.drivers.sync import iter_completed
 from qibo_client.exceptions import (
     InvalidArgumentError,
     InvalidArgumentTypeError,
@@ -175,7 +175,7 @@ class Client:
         ``default``); with nothing configured, the embedded local server.
         Keyword arguments go to :class:`Client` (``transport=``, ``ui=``, ...).
         """
-        from qibo_client.config import resolve_credentials
+        from qibo_client.credentials import resolve_credentials
 
         found = resolve_credentials(profile=profile).ensure_token()
         return cls(found.token or "", found.url, **adapters)

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qibo_client.domain.deadline import Deadline
-from qibo_client.domain.polling import PollPolicy, timeout_error, wait_until_final
+from qibo_client.domain.polling import PollPolicy, timeout_error
 from qibo_client.domain.records import JobDeletion, JobInfo, StoredResult
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
+from qibo_client.drivers.sync import wait_until_final
 from qibo_client.exceptions import (
     DeadlineExceededError,
     IncompleteDownloadError,

@@ -105,7 +105,7 @@ def test_device_url_and_token_come_from_the_environment(monkeypatch: pytest.Monk
 def test_a_saved_profile_is_used_like_the_command_line_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from qibo_client.config import save_profile
+    from qibo_client.credentials import save_profile
 
     save_profile("lab", "https://lab.example", "profile-token")
     monkeypatch.setenv("QIBO_CLIENT_PROFILE", "lab")

@@ -16,9 +16,9 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from qibo_client.adapters import tables
 from qibo_client.domain.records import DiskQuota, JobInfo, ProjectQuota
 from qibo_client.ports.renderer import JobSnapshot, ProgressView, Renderer
+from qibo_client.presentation import tables
 
 LOGGER_NAME = "qibo_client"
 LEVEL_ENV = "QIBO_CLIENT_LOGGER_LEVEL"

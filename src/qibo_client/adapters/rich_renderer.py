@@ -20,7 +20,6 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from qibo_client.adapters import tables
 from qibo_client.adapters.rich_views import (
     MESSAGE_STYLES,
     STAGE_STYLES,
@@ -33,6 +32,7 @@ from qibo_client.adapters.rich_views import (
 )
 from qibo_client.domain.records import DiskQuota, JobInfo, ProjectQuota
 from qibo_client.ports.renderer import JobSnapshot, ProgressView, Renderer
+from qibo_client.presentation import tables
 
 #: Colour of each stage, by the stage's name.
 

@@ -18,9 +18,9 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from qibo_client.adapters import tables
 from qibo_client.domain.records import DiskQuota, JobInfo, ProjectQuota
 from qibo_client.ports.renderer import JobSnapshot
+from qibo_client.presentation import tables
 
 #: Colour of each stage, by the stage's name.
 

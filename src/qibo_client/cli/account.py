@@ -22,8 +22,7 @@ def _read_token(url: str) -> str:
 
 def login(args: argparse.Namespace) -> int:
     """Verify (unless ``--no-verify``) and save ``--url`` and the token as a profile."""
-    from qibo_client.adapters.tables import display_url
-    from qibo_client.config import (
+    from qibo_client.credentials import (
         DEFAULT_PROFILE,
         PROFILE_ENV,
         TOKENLESS_SCHEMES,
@@ -31,6 +30,7 @@ def login(args: argparse.Namespace) -> int:
         check_profile_name,
         save_profile,
     )
+    from qibo_client.presentation.tables import display_url
 
     url = getattr(args, "url", None) or os.environ.get(URL_ENV)
     if not url:

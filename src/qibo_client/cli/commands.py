@@ -19,8 +19,8 @@ from qibo_client.qibo_job import QiboJob
 
 
 def _pid(text: str) -> str:
-    from qibo_client.protocol.readers import validate_pid
     from qibo_client.exceptions import MalformedResponseError
+    from qibo_client.protocol.readers import validate_pid
 
     try:
         return validate_pid(text)
@@ -149,7 +149,7 @@ def _confirm_delete_all(count: int, url: str) -> None:
 
 def quota(args: argparse.Namespace) -> int:
     """Show the disk quota and each project's quota."""
-    from qibo_client.adapters import tables
+    from qibo_client.presentation import tables
 
     with open_client(args) as client:
         disk = client.transport.disk_quota()

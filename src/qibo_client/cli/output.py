@@ -11,8 +11,15 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from qibo_client.adapters.tables import MISSING, display_url, number, text, text_table, timestamp
 from qibo_client.domain.records import JobInfo
+from qibo_client.presentation.tables import (
+    MISSING,
+    display_url,
+    number,
+    text,
+    text_table,
+    timestamp,
+)
 
 #: How many basis states a state summary lists.
 TOP_STATES = 8

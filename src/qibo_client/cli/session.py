@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from qibo_client.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from qibo_client.config import Credentials
+    from qibo_client.credentials import Credentials
     from qibo_client.qibo_client import Client
 
 
 def credentials(args: argparse.Namespace) -> Credentials:
     """The URL and token the options, environment and profile give; notes the embedded server."""
-    from qibo_client.config import local_url_folder, resolve_credentials
+    from qibo_client.credentials import local_url_folder, resolve_credentials
 
     found = resolve_credentials(
         token=getattr(args, "token", None),

@@ -12,14 +12,10 @@ repeat live in the transport, inside the caller's deadline.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.records import JobInfo
-from qibo_client.exceptions import DeadlineExceededError, JobTimeoutError
-from qibo_client.ports import Transport
+from qibo_client.exceptions import JobTimeoutError
 
 #: The longest a single long-poll request asks the server to hold the answer.
 LONG_POLL_WINDOW = 25.0
@@ -59,42 +55,3 @@ class PollPolicy:
 def timeout_error(pid: str, timeout: float | None, info: JobInfo | None) -> JobTimeoutError:
     """The error for a wait on ``pid`` that ran out of time; the job is untouched."""
     return JobTimeoutError(pid, float(timeout or 0.0), info.status if info else None)
-
-
-def wait_until_final(
-    transport: Transport,
-    pid: str,
-    policy: PollPolicy,
-    deadline: Deadline,
-    *,
-    timeout: float | None = None,
-    first: JobInfo | None = None,
-    on_update: Callable[[JobInfo], None] = lambda info: None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> JobInfo:
-    """Ask about ``pid`` until its status is final, and return that answer (the sync driver).
-
-    Starts from ``first`` when given, else asks once. Raises
-    :class:`JobTimeoutError` when ``deadline`` passes (the job stays on the
-    server) and lets every other error of the transport through.
-    """
-    info = first
-    try:
-        if info is None:
-            info = transport.get_job(pid, deadline=deadline.at)
-        on_update(info)
-        while not info.is_final:
-            ask = policy.next_ask(
-                long_poll=transport.supports_long_poll, remaining=deadline.remaining()
-            )
-            if ask is None:
-                raise timeout_error(pid, timeout, info)
-            if ask.pause > 0:
-                sleep(ask.pause)
-            info = transport.get_job(
-                pid, hold=ask.hold, known_status=info.status, deadline=deadline.at
-            )
-            on_update(info)
-    except DeadlineExceededError:
-        raise timeout_error(pid, timeout, info) from None
-    return info

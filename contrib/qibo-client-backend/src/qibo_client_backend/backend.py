@@ -22,7 +22,7 @@ def resolve_server(url: str | None, token: str | None, profile: str | None) -> t
     saved profile (``profile``, else ``QIBO_CLIENT_PROFILE``, else ``default``);
     with no URL anywhere, :data:`DEFAULT_URL`. Only ``local://`` needs no token.
     """
-    from qibo_client.config import TOKEN_ENV, resolve_credentials
+    from qibo_client.credentials import TOKEN_ENV, resolve_credentials
 
     found = resolve_credentials(token=token, url=url, profile=profile)
     if found.embedded:

@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from qibo_client.config import (
+from qibo_client.credentials import (
     Credentials,
     InsecureProfilesWarning,
     default_local_url,

@@ -1,9 +1,10 @@
-"""Waiting on many jobs at once: one request for the whole job list per round.
+"""The blocking driver: carries out the poll policy's decisions against a transport.
 
-Following N jobs one by one costs N requests per poll; the job list answers
-for all of them in one. :func:`iter_completed` yields job answers in the order
-the jobs finish, like :func:`concurrent.futures.as_completed`, and runs the
-same :class:`~qibo_client.domain.polling.PollPolicy` decisions as one job's wait.
+:func:`wait_until_final` follows one job; :func:`iter_completed` many, with
+one job-list request per round, yielding them as they finish like
+:func:`concurrent.futures.as_completed`. Both only do what
+:class:`~qibo_client.domain.polling.PollPolicy` decides; neither repeats a
+failed request (the transport does, inside the deadline).
 """
 
 from __future__ import annotations
@@ -17,6 +18,45 @@ from qibo_client.domain.polling import PollPolicy, timeout_error
 from qibo_client.domain.records import JobInfo
 from qibo_client.exceptions import DeadlineExceededError, TransientError
 from qibo_client.ports import Transport
+
+
+def wait_until_final(
+    transport: Transport,
+    pid: str,
+    policy: PollPolicy,
+    deadline: Deadline,
+    *,
+    timeout: float | None = None,
+    first: JobInfo | None = None,
+    on_update: Callable[[JobInfo], None] = lambda info: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> JobInfo:
+    """Ask about ``pid`` until its status is final, and return that answer (the sync driver).
+
+    Starts from ``first`` when given, else asks once. Raises
+    :class:`JobTimeoutError` when ``deadline`` passes (the job stays on the
+    server) and lets every other error of the transport through.
+    """
+    info = first
+    try:
+        if info is None:
+            info = transport.get_job(pid, deadline=deadline.at)
+        on_update(info)
+        while not info.is_final:
+            ask = policy.next_ask(
+                long_poll=transport.supports_long_poll, remaining=deadline.remaining()
+            )
+            if ask is None:
+                raise timeout_error(pid, timeout, info)
+            if ask.pause > 0:
+                sleep(ask.pause)
+            info = transport.get_job(
+                pid, hold=ask.hold, known_status=info.status, deadline=deadline.at
+            )
+            on_update(info)
+    except DeadlineExceededError:
+        raise timeout_error(pid, timeout, info) from None
+    return info
 
 
 def iter_completed(

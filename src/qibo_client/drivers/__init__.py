@@ -1,0 +1,1 @@
+"""Drivers: carry out the domain's waiting decisions against a transport (blocking, asyncio)."""

@@ -204,3 +204,48 @@ def test_not_a_numpy_file(tmp_path: Path) -> None:
     path.write_bytes(npy_bytes(b"")[:4])
     with pytest.raises(UnsafeResultError, match="not a numpy file"):
         load_result_file(path)
+
+
+FIRST_LOAD_RACE = """
+import sys, threading
+from pathlib import Path
+from qibo_client.results.loader import load_result_file, warm_up
+
+assert "qibo" not in sys.modules
+path = Path(sys.argv[1])
+errors = []
+
+def run(action):
+    try:
+        action()
+    except Exception as error:
+        errors.append(repr(error))
+
+threads = [
+    threading.Thread(target=run, args=(warm_up,)),
+    threading.Thread(target=run, args=(lambda: load_result_file(path),)),
+    threading.Thread(target=run, args=(lambda: load_result_file(path),)),
+]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(errors)
+"""
+
+
+def test_the_first_loads_of_a_process_may_run_at_once() -> None:
+    # QiboJob.result warms the loader in a background thread while the job runs, and
+    # Client.results loads several results at once: qibo's first import, which runs
+    # in a circle of modules, must not be entered by two threads together.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_LOAD_RACE, str(FIXTURES / "circuit_samples-np2.npy")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

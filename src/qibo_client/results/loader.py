@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -110,10 +111,24 @@ def check_payload(payload: dict[str, Any]) -> str:
     return str(kind)
 
 
+#: qibo's modules import each other in a circle: two threads importing it for the first
+#: time at once (a warm-up in the background and a load) each get a half-built module.
+_QIBO_IMPORT = threading.Lock()
+
+
+def _qibo_result() -> Any:
+    """``qibo.result``, imported by one thread at a time."""
+    with _QIBO_IMPORT:
+        import qibo.result
+
+    return qibo.result
+
+
 @functools.cache
 def numpy_backend() -> Any:
     """One qibo numpy backend per process (qibo's ``from_dict`` builds two per result)."""
-    from qibo.backends import construct_backend
+    with _QIBO_IMPORT:
+        from qibo.backends import construct_backend
 
     return construct_backend("numpy")
 
@@ -160,11 +175,11 @@ def load_result_file(path: Path) -> Any:
     """Read ``path`` like ``qibo.result.load_result``, but without running the file."""
     payload = read_result_payload(Path(path))
     kind = check_payload(payload)
-    import qibo.result
+    results = _qibo_result()
 
     payload.pop("dtype")
     try:
-        return _build(qibo.result, kind, payload)
+        return _build(results, kind, payload)
     except Warning:
         raise  # qibo's warnings, turned into errors by the caller's filters, stay as they are
     except Exception as error:  # qibo's own checks of a payload that passed ours

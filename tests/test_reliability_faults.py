@@ -27,12 +27,14 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from tests.support.faulty_proxy import FaultPlan, faulty_proxy
+from tests.support.http import FaultServer, cut_off, job_object, reply
 from tests.support.results import ChunkStream, files_archive, fixture_bytes
 from tests.support.serve import serve
 
@@ -47,6 +49,7 @@ from qibo_client.exceptions import (
     QiboApiError,
     SubmissionOutcomeUnknownError,
 )
+from qibo_client.testing.fakes import RecordingRenderer
 
 #: What a job may end in besides its result: our exception types, nothing raw.
 OURS = (QiboApiError, MalformedResponseError, JobPostServerError, JobTimeoutError)
@@ -345,71 +348,103 @@ def test_a_proxy_without_faults_changes_nothing(server_url: str, tmp_path: Path)
     assert plan.counts() == {"ok": len(plan.log)} and plan.forwarded_posts == 1
 
 
-# -- a download that ends early is retried (no server needed) ----------------------------
+# -- a download that ends early is retried by the transport (a loopback server) -----------
 
 
-class ShortThenWhole:
-    """Serves a result archive cut short ``short`` times, then whole."""
-
-    def __init__(self, data: bytes, short: int, announce: bool) -> None:
-        self.data, self.short, self.announce, self.opened = data, short, announce, 0
-
-    def open(self) -> ChunkStream:
-        self.opened += 1
-        whole = self.opened > self.short
-        body = self.data if whole else self.data[: len(self.data) // 2]
-        return ChunkStream(body, content_length=len(self.data) if self.announce else None)
+def sample_archive() -> bytes:
+    return files_archive({"results.npy": fixture_bytes("circuit_samples-np2.npy")})
 
 
 @pytest.mark.parametrize("announce", [True, False])
 def test_a_download_that_ends_early_is_incomplete_not_hostile(
     tmp_path: Path, announce: bool
 ) -> None:
-    data = files_archive({"results.npy": fixture_bytes("circuit_samples-np2.npy")})
+    data = sample_archive()
+    half = data[: len(data) // 2]
     store = FilesystemResultStore(tmp_path / "base")
+    stream = ChunkStream(half, content_length=len(data) if announce else None)
     with pytest.raises(IncompleteDownloadError, match="download truncated"):
-        store.save_archive("job-1", ShortThenWhole(data, 1, announce).open())
+        store.save("http://unused", "job-1", stream)
     assert not (tmp_path / "base" / "job-1").exists()
     assert [p.name for p in (tmp_path / "base").iterdir()] == []
 
 
+class ShortThenWhole:
+    """A server whose result download is cut short ``short`` times, then whole.
+
+    With ``announce`` the answer promises the whole length and the connection
+    drops halfway (the transport sees the cut); without, it is a complete HTTP
+    answer holding half an archive (the store sees the cut, by the gzip trailer).
+    """
+
+    def __init__(self, data: bytes, short: int, announce: bool) -> None:
+        self.data, self.short, self.announce, self.opened = data, short, announce, 0
+
+    def __call__(self, handler: BaseHTTPRequestHandler, index: int) -> None:
+        if not handler.path.rstrip("/").endswith("/download"):
+            reply(handler, 200, job_object("job-1", "success"))
+            return
+        self.opened += 1
+        if self.opened > self.short:
+            reply(handler, 200, self.data)
+        elif self.announce:
+            cut_off(handler, self.data, sent=len(self.data) // 2)
+        else:
+            reply(handler, 200, self.data[: len(self.data) // 2])
+
+
+@pytest.mark.parametrize("announce", [True, False])
 @pytest.mark.parametrize("short", [1, 3])
-def test_qibo_job_retries_a_download_that_ended_early(tmp_path: Path, short: int) -> None:
-    from tests.support.fakes import ScriptedTransport
-
-    data = files_archive({"results.npy": fixture_bytes("circuit_samples-np2.npy")})
-    source = ShortThenWhole(data, short, announce=True)
-
-    class ShortDownloads(ScriptedTransport):
-        def open_result(self, pid: str) -> ChunkStream:
-            return source.open()
-
+def test_the_transport_retries_a_download_that_ended_early(
+    tmp_path: Path, short: int, announce: bool
+) -> None:
+    source = ShortThenWhole(sample_archive(), short, announce)
     store = FilesystemResultStore(tmp_path / "base")
-    transport = ShortDownloads(["success"])
-    result = QiboJob("job-1", "http://unused", transport=transport, result_store=store).result(
-        verbose=False
-    )
+    with FaultServer(source) as server:
+        transport = HttpTransport(server.url, "tok-faults", retries=5, backoff_factor=0.01)
+        job = QiboJob("job-1", server.url, transport=transport, result_store=store)
+        result = job.result(verbose=False)
+        transport.close()
     assert source.opened == short + 1
     assert result is not None and sum(result.frequencies().values()) > 0
     assert [p.name for p in (tmp_path / "base").iterdir()] == ["job-1"]
 
 
+def test_a_download_cut_more_often_than_the_retries_fails_clearly(tmp_path: Path) -> None:
+    source = ShortThenWhole(sample_archive(), short=10, announce=True)
+    store = FilesystemResultStore(tmp_path / "base")
+    with FaultServer(source) as server:
+        transport = HttpTransport(server.url, "tok-faults", retries=2, backoff_factor=0.01)
+        job = QiboJob("job-1", server.url, transport=transport, result_store=store)
+        with pytest.raises(IncompleteDownloadError):
+            job.result(verbose=False)
+        transport.close()
+    assert source.opened == 3  # one try and two retries: one layer
+    assert list((tmp_path / "base").iterdir()) == []
+
+
 def test_a_hostile_download_is_not_retried(tmp_path: Path) -> None:
-    from tests.support.fakes import ScriptedTransport
+    downloads: list[int] = []
 
-    opened: list[int] = []
-
-    class HtmlDownloads(ScriptedTransport):
-        def open_result(self, pid: str) -> ChunkStream:
-            opened.append(1)
-            return ChunkStream(b"<html><title>login</title></html>")
+    def html_download(handler: BaseHTTPRequestHandler, index: int) -> None:
+        if handler.path.rstrip("/").endswith("/download"):
+            downloads.append(index)
+            # Labelled an archive, so only the store can tell it is not one.
+            reply(handler, 200, b"<html><title>login</title></html>")
+        else:
+            reply(handler, 200, job_object("job-1", "success"))
 
     store = FilesystemResultStore(tmp_path / "base")
-    job = QiboJob(
-        "job-1", "http://unused", transport=HtmlDownloads(["success"]), result_store=store
-    )
-    assert job.result(verbose=False) is None
-    assert opened == [1]
+    renderer = RecordingRenderer()
+    with FaultServer(html_download) as server:
+        transport = HttpTransport(server.url, "tok-faults", retries=5, backoff_factor=0.01)
+        job = QiboJob(
+            "job-1", server.url, transport=transport, result_store=store, renderer=renderer
+        )
+        assert job.result(verbose=False) is None
+        transport.close()
+    assert len(downloads) == 1
+    assert renderer.errors and isinstance(renderer.errors[0], MalformedResponseError)
 
 
 # -- the published client under the same faults (figures for the docs, not CI) -----------

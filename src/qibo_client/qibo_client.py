@@ -21,6 +21,7 @@ from packaging.version import InvalidVersion, Version
 from qibo_client.bootstrap import Adapters, wire
 from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.polling import PollPolicy
+from qibo_client.domain.progress import BatchTally
 from qibo_client.domain.records import JobInfo, JobSubmission
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
 from qibo_client.drivers.sync import iter_completed
@@ -353,33 +354,52 @@ class Client:
         return _map_concurrently(submit, raws, concurrency)
 
     def as_completed(
-        self, jobs: Iterable[QiboJob], *, wait: float | None = 0.5, timeout: float | None = None
+        self,
+        jobs: Iterable[QiboJob],
+        *,
+        wait: float | None = 0.5,
+        timeout: float | None = None,
+        verbose: bool = True,
     ) -> Iterator[QiboJob]:
         """Yield the jobs as they finish (success or error), one job-list request per round.
 
         ``wait`` is the pause between rounds; ``timeout`` raises
-        :class:`~qibo_client.exceptions.JobTimeoutError` when it passes.
+        :class:`~qibo_client.exceptions.JobTimeoutError` when it passes. With
+        ``verbose``, one progress display follows the whole batch.
         """
         by_pid = {job.pid: job for job in jobs}
         policy = PollPolicy(interval=poll_interval(wait))
         deadline = Deadline.after(timeout)
+        tally = BatchTally(list(by_pid))
+        view = self.renderer.start_batch(tally.snapshot()) if verbose and by_pid else None
 
         def follow(info: JobInfo) -> None:
             job = by_pid.get(info.pid)
             if job is not None:
                 job.update(info)
+            if tally.update(info) and view is not None:
+                view.update(tally.snapshot())
 
-        for info in iter_completed(
-            self.transport, list(by_pid), policy, deadline, timeout=timeout, on_update=follow
-        ):
-            yield by_pid[info.pid]
+        try:
+            for info in iter_completed(
+                self.transport, list(by_pid), policy, deadline, timeout=timeout, on_update=follow
+            ):
+                yield by_pid[info.pid]
+        finally:
+            if view is not None:
+                view.finish(tally.snapshot())
 
     def wait_all(
-        self, jobs: Iterable[QiboJob], *, wait: float | None = 0.5, timeout: float | None = None
+        self,
+        jobs: Iterable[QiboJob],
+        *,
+        wait: float | None = 0.5,
+        timeout: float | None = None,
+        verbose: bool = True,
     ) -> list[QiboJob]:
         """Wait until every job is final; returns the jobs in the order given."""
         ordered = list(jobs)
-        for _ in self.as_completed(ordered, wait=wait, timeout=timeout):
+        for _ in self.as_completed(ordered, wait=wait, timeout=timeout, verbose=verbose):
             pass
         return ordered
 
@@ -387,20 +407,22 @@ class Client:
         self,
         jobs: Iterable[QiboJob],
         *,
-        wait: float = 0.5,
+        wait: float | None = 0.5,
         timeout: float | None = None,
         concurrency: int = 4,
+        verbose: bool = True,
     ) -> list[Any]:
         """Wait for all the jobs, then return their results in order (``None`` for failed ones).
 
         Each result is downloaded as soon as its job finishes, over a few
-        connections at once (``concurrency``).
+        connections at once (``concurrency``), inside the same ``timeout``.
         """
         ordered = list(jobs)
+        deadline = Deadline.after(timeout)
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
             futures = {
-                job.pid: pool.submit(job.result, verbose=False)
-                for job in self.as_completed(ordered, wait=wait, timeout=timeout)
+                job.pid: pool.submit(job.result, verbose=False, timeout=deadline.remaining())
+                for job in self.as_completed(ordered, wait=wait, timeout=timeout, verbose=verbose)
             }
             return [futures[job.pid].result() for job in ordered]
 

@@ -6,8 +6,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from qibo_client.domain.progress import BatchSnapshot
 from qibo_client.domain.records import DiskQuota, JobInfo, ProjectQuota
 from qibo_client.domain.status import QiboJobStatus
+
+__all__ = ["BatchSnapshot", "BatchView", "JobSnapshot", "ProgressView", "Renderer"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,26 @@ class ProgressView(ABC):
         """The wait is over (final status, timeout or interruption): close the display."""
 
 
+class BatchView(ABC):
+    """The progress display of many jobs at once (one bar, not one panel per job)."""
+
+    @abstractmethod
+    def update(self, snapshot: BatchSnapshot) -> None:
+        """Show how far the batch is (called when a job's status changes)."""
+
+    @abstractmethod
+    def finish(self, snapshot: BatchSnapshot) -> None:
+        """The wait is over (all done, timeout or interruption): close the display."""
+
+
+class _NoBatchView(BatchView):
+    def update(self, snapshot: BatchSnapshot) -> None:
+        pass
+
+    def finish(self, snapshot: BatchSnapshot) -> None:
+        pass
+
+
 class Renderer(ABC):
     """Presents the client's output.
 
@@ -48,6 +71,14 @@ class Renderer(ABC):
     @abstractmethod
     def start_progress(self, snapshot: JobSnapshot) -> ProgressView:
         """Begin showing a job's progress."""
+
+    def start_batch(self, snapshot: BatchSnapshot) -> BatchView:
+        """Begin showing the progress of a batch of jobs.
+
+        Optional: a renderer that does not draw batches keeps this default,
+        which shows nothing.
+        """
+        return _NoBatchView()
 
     @abstractmethod
     def show_quota(self, disk: DiskQuota, projects: Sequence[ProjectQuota]) -> None:

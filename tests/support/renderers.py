@@ -10,9 +10,10 @@ from typing import Any
 
 from rich.console import Console
 
-from qibo_client.domain.records import DiskQuota, JobInfo, Partition, ProjectQuota
+from qibo_client.domain.records import JobInfo, Partition, ProjectQuota
 from qibo_client.domain.status import QiboJobStatus
 from qibo_client.ports import JobSnapshot
+from qibo_client.protocol.readers import read_disk_quota, read_project_quota
 
 SERVER = "https://cloud.qibo.science"
 
@@ -46,12 +47,12 @@ def queued(**fields: Any) -> JobSnapshot:
     return snapshot(QiboJobStatus.QUEUEING, queue_position=3, seconds_to_job_start=3725.0, **fields)
 
 
-DISK = DiskQuota.from_wire(
+DISK = read_disk_quota(
     [{"user": {"email": "ada@lab.org"}, "kbs_left": 1500.0, "kbs_max": 2000.0}]
 )
 
 PROJECTS = [
-    ProjectQuota.from_wire(
+    read_project_quota(
         {
             "project": "personal",
             "partition": {

@@ -121,7 +121,7 @@ def test_get_delete_and_bulk_delete(face):
     job = client.run_circuit(bell(), device="numpy", nshots=10)
     job.result(wait=0.05, verbose=False)
     again = client.get_job(job.pid)
-    assert again.pid == job.pid and again._status is QiboJobStatus.SUCCESS
+    assert again.pid == job.pid and again.info.job_status is QiboJobStatus.SUCCESS
     assert job.delete().ok
     with pytest.raises(QiboApiError) as gone:
         client.get_job(job.pid)
@@ -136,7 +136,7 @@ def test_an_error_job_returns_none_and_keeps_its_logs(face):
     client, renderer = face.client()
     job = client.run_circuit(failing_circuit(), device="numpy", nshots=10)
     assert job.result(wait=0.05) is None
-    assert job._status is QiboJobStatus.ERROR
+    assert job.info.job_status is QiboJobStatus.ERROR
     assert job.results_folder is not None and any(job.results_folder.iterdir())
     assert any("exited with error" in text for _, text in renderer.messages)
     assert "TypeError" in (client.get_job(job.pid).info.stderr or "")
@@ -172,4 +172,4 @@ def test_long_poll_is_offered_and_followed(client):
     job = client.run_circuit(bell(), device="numpy", nshots=10)
     job.wait(wait=5.0, verbose=False)  # would take >= 5 s per poll without long-poll
     assert client.transport.supports_long_poll
-    assert job._status is QiboJobStatus.SUCCESS
+    assert job.info.job_status is QiboJobStatus.SUCCESS

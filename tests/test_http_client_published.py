@@ -178,7 +178,7 @@ def test_get_job_returns_a_refreshed_job(client, mocked):
     job = client.get_job("job-1")
     assert isinstance(job, QiboJob)
     assert (job.pid, job.device, job.nshots) == ("job-1", "numpy", 100)
-    assert job._status is QiboJobStatus.PENDING
+    assert job.info.job_status is QiboJobStatus.PENDING
 
 
 def test_a_404_with_detail_is_an_api_error_with_that_message(client, mocked):

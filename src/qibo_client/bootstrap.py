@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from qibo_client.exceptions import ConfigurationError
@@ -20,6 +21,9 @@ from qibo_client.plugins.manager import (
     transport_plugins,
 )
 from qibo_client.ports import Renderer, ResultStore, Transport
+
+if TYPE_CHECKING:
+    from qibo_client.drivers.watch import DoneWatcher
 
 UI_ENV = "QIBO_CLIENT_UI"
 STORE_ENV = "QIBO_CLIENT_STORE"
@@ -115,6 +119,16 @@ class Adapters:
         #: Set once the server is known to serve results only inline (``frequencies``
         #: in the job object, no download): the 0.3 generation of the Qibo cloud.
         self.inline_results_only = False
+        self._watcher: DoneWatcher | None = None
+
+    def done_watcher(self) -> DoneWatcher:
+        """The one background follower of this client's jobs that have done-callbacks."""
+        from qibo_client.drivers.watch import DoneWatcher
+
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = DoneWatcher()
+            return self._watcher
 
     @property
     def result_store(self) -> ResultStore:

@@ -18,13 +18,11 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from qibo_client import futures
 from qibo_client.bootstrap import Adapters, wire
 from qibo_client.domain.deadline import Deadline
-from qibo_client.domain.polling import PollPolicy
-from qibo_client.domain.progress import BatchTally
 from qibo_client.domain.records import JobInfo, JobSubmission
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
-from qibo_client.drivers.sync import iter_completed
 from qibo_client.exceptions import (
     InvalidArgumentError,
     InvalidArgumentTypeError,
@@ -33,7 +31,7 @@ from qibo_client.exceptions import (
 from qibo_client.ports import Renderer, ResultStore, Transport
 from qibo_client.protocol.readers import validate_pid
 from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, TOKEN_HEADER
-from qibo_client.qibo_job import QiboJob, poll_interval
+from qibo_client.qibo_job import QiboJob
 
 __all__ = ["Client", "JobPostServerError"]
 
@@ -285,6 +283,30 @@ class Client:
         job.refresh()
         return job
 
+    def job_from_record(self, record: Mapping[str, Any]) -> QiboJob:
+        """The job a :meth:`QiboJob.to_record` record names, followed through this client.
+
+        The way back to a job from a new process (a restarted kernel, say):
+        keep the record, build a client for the same server, and call this.
+        """
+        if not isinstance(record, Mapping) or "pid" not in record:
+            raise InvalidArgumentError(
+                f"a job record is a mapping with a 'pid' (from QiboJob.to_record()), got {record!r:.200}"
+            )
+        url = record.get("url")
+        if url and str(url).rstrip("/") != self.base_url.rstrip("/"):
+            raise InvalidArgumentError(
+                f"job {record['pid']} belongs to {url}, not to this client's {self.base_url}: "
+                f"use Client(token, {url!r}).job_from_record(record)"
+            )
+        nshots = record.get("nshots")
+        return self._job(
+            validate_pid(record["pid"]),
+            device=record.get("device"),
+            project=record.get("project"),
+            nshots=nshots if isinstance(nshots, int) else None,
+        )
+
     def delete_job(self, pid: str) -> None:
         """Delete one job from the server."""
         self.transport.delete_job(validate_pid(pid))
@@ -367,27 +389,9 @@ class Client:
         :class:`~qibo_client.exceptions.JobTimeoutError` when it passes. With
         ``verbose``, one progress display follows the whole batch.
         """
-        by_pid = {job.pid: job for job in jobs}
-        policy = PollPolicy(interval=poll_interval(wait))
-        deadline = Deadline.after(timeout)
-        tally = BatchTally(list(by_pid))
-        view = self.renderer.start_batch(tally.snapshot()) if verbose and by_pid else None
-
-        def follow(info: JobInfo) -> None:
-            job = by_pid.get(info.pid)
-            if job is not None:
-                job.update(info)
-            if tally.update(info) and view is not None:
-                view.update(tally.snapshot())
-
-        try:
-            for info in iter_completed(
-                self.transport, list(by_pid), policy, deadline, timeout=timeout, on_update=follow
-            ):
-                yield by_pid[info.pid]
-        finally:
-            if view is not None:
-                view.finish(tally.snapshot())
+        return futures.as_completed(
+            jobs, timeout, wait=wait, verbose=verbose, renderer=self.renderer if verbose else None
+        )
 
     def wait_all(
         self,

@@ -12,32 +12,28 @@ from __future__ import annotations
 
 import contextlib
 import html
-import os
+import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qibo_client.domain.deadline import Deadline
-from qibo_client.domain.polling import PollPolicy, timeout_error
+from qibo_client.domain.polling import PollPolicy, poll_interval, timeout_error
 from qibo_client.domain.records import JobDeletion, JobInfo, StoredResult
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
 from qibo_client.drivers.sync import wait_until_final
 from qibo_client.exceptions import (
     DeadlineExceededError,
     IncompleteDownloadError,
+    JobCancelledError,
+    JobFailedError,
     QiboApiError,
     TransientError,
     UnsafeResultError,
 )
-from qibo_client.ports import (
-    JobSnapshot,
-    ProgressView,
-    Renderer,
-    ResultStore,
-    Transport,
-)
+from qibo_client.job_progress import JobProgress, following
+from qibo_client.ports import Renderer, ResultStore, Transport
 from qibo_client.protocol.readers import validate_pid
 from qibo_client.protocol.wire import TOKEN_HEADER
 
@@ -50,9 +46,6 @@ __all__ = ["QiboJob", "QiboJobStatus", "convert_str_to_job_status"]
 NO_DOWNLOAD_STATUSES = frozenset({404, 405, 410})
 #: How much of a failed job's stdout/stderr is shown.
 LOG_TAIL = 2000
-#: Environment variable for the pause between status checks when ``result(wait=None)``.
-SECONDS_BETWEEN_CHECKS_ENV = "SECONDS_BETWEEN_CHECKS"
-DEFAULT_SECONDS_BETWEEN_CHECKS = 2.0
 
 
 def _quietly(action: Callable[[], object]) -> None:
@@ -61,41 +54,11 @@ def _quietly(action: Callable[[], object]) -> None:
         action()
 
 
-def poll_interval(wait: float | None) -> float:
-    """Seconds between status checks: ``wait``, or ``$SECONDS_BETWEEN_CHECKS`` for ``None``."""
-    if wait is None:
-        text = os.environ.get(SECONDS_BETWEEN_CHECKS_ENV, "")
-        try:
-            wait = float(text) if text.strip() else DEFAULT_SECONDS_BETWEEN_CHECKS
-        except ValueError:
-            raise ValueError(
-                f"${SECONDS_BETWEEN_CHECKS_ENV}={text!r} is not a number of seconds"
-            ) from None
-    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
-        raise ValueError(f"wait must be a number of seconds >= 0 or None, got {wait!r}")
-    return float(wait)
-
-
-class _Progress:
-    """A job's progress display while it is followed, closed exactly once."""
-
-    def __init__(self, job: QiboJob, renderer: Renderer | None) -> None:
-        self.job = job
-        self.started = time.monotonic()
-        self.results_folder: str | None = None
-        self.view: ProgressView | None = (
-            renderer.start_progress(job._snapshot(self.started)) if renderer else None
-        )
-
-    def update(self, info: JobInfo) -> None:
-        self.job.update(info)
-        if self.view is not None:
-            self.view.update(self.job._snapshot(self.started))
-
-    def close(self) -> None:
-        view, self.view = self.view, None
-        if view is not None:
-            view.finish(self.job._snapshot(self.started), results_folder=self.results_folder)
+def _call_back(fn: Callable[[QiboJob], object], job: QiboJob) -> None:
+    try:
+        fn(job)
+    except Exception:
+        logging.getLogger("qibo_client").exception("a done-callback of job %s raised", job.pid)
 
 
 class QiboJob:
@@ -138,6 +101,9 @@ class QiboJob:
 
         self._given = (transport, result_store, renderer)
         self._adapters: Adapters | None = adapters
+        self._callbacks: list[Callable[[QiboJob], object]] = []
+        self._callbacks_lock = threading.Lock()
+        self._callbacks_fired = False
 
     # -- adapters: the client's, or wired once from the URL and headers -----------
 
@@ -182,6 +148,8 @@ class QiboJob:
         self.project = self.project or info.project
         self._status = info.job_status
         self._status_text = info.status
+        if info.is_final:
+            self._fire_callbacks()
         return self._status
 
     @property
@@ -220,46 +188,13 @@ class QiboJob:
 
     # -- result ---------------------------------------------------------------------
 
-    def _snapshot(self, started: float) -> JobSnapshot:
-        return JobSnapshot(
-            pid=self.pid,
-            status=self._status,
-            status_text=(self._status_text or "loading").upper(),
-            base_url=self.base_url,
-            device=self.device,
-            project=self.project,
-            queue_position=self.queue_position,
-            seconds_to_job_start=self.seconds_to_job_start,
-            elapsed_seconds=time.monotonic() - started,
-        )
-
-    @contextlib.contextmanager
-    def _progress(self, verbose: bool) -> Iterator[_Progress]:
-        """Show the job's progress for the ``with`` block; the display always closes.
-
-        Ctrl-C inside it leaves the job on the server and says how to pick it up.
-        """
-        progress = _Progress(self, self.renderer if verbose else None)
-        try:
-            yield progress
-        except KeyboardInterrupt:
-            progress.close()
-            self.renderer.show_message(
-                f"Stopped waiting; job {self.pid} is still on the server. Pick it up with "
-                f"client.get_job({self.pid!r}).result()",
-                level="warning",
-            )
-            raise
-        finally:
-            progress.close()
-
     @property
     def status_text(self) -> str | None:
         """The status as the server last spelled it (also one the client does not know)."""
         return self._status_text
 
     def _wait_final(
-        self, wait: float | None, deadline: Deadline, timeout: float | None, progress: _Progress
+        self, wait: float | None, deadline: Deadline, timeout: float | None, progress: JobProgress
     ) -> QiboJobStatus | None:
         policy = PollPolicy(interval=poll_interval(wait))
         wait_until_final(
@@ -279,7 +214,7 @@ class QiboJob:
         """
         validate_pid(self.pid)
         deadline = Deadline.after(timeout)
-        with self._progress(verbose) as progress:
+        with following(self, verbose) as progress:
             return self._wait_final(wait, deadline, timeout, progress)
 
     def result(
@@ -304,7 +239,7 @@ class QiboJob:
             self._status, self._status_text = QiboJobStatus.SUCCESS, "success"
             return store.load(stored)
 
-        with self._progress(verbose) as progress:
+        with following(self, verbose) as progress:
             status = self._status
             if status is None or not status.is_final:  # a final status never changes again
                 # Import and warm the loader while the job runs, not after it ends.
@@ -396,7 +331,7 @@ class QiboJob:
         validate_pid(self.pid)
         deadline = Deadline.after(timeout)
         if self._status is None or not self._status.is_final:
-            with self._progress(verbose) as progress:
+            with following(self, verbose) as progress:
                 self._wait_final(wait, deadline, timeout, progress)
         if self._status is QiboJobStatus.ERROR:
             return None
@@ -421,6 +356,106 @@ class QiboJob:
             return store.save(server, pid, stream)
 
         return self.transport.fetch_result(pid, receive, deadline=deadline.at)
+
+    # -- like concurrent.futures.Future ------------------------------------------------
+
+    def done(self) -> bool:
+        """True once the job is final (success, error or cancelled); asks the server if not known."""
+        if not (self.info is not None and self.info.is_final):
+            self.refresh()
+        return self.info is not None and self.info.is_final
+
+    def cancelled(self) -> bool:
+        """True if the job was cancelled (by :meth:`cancel` or on the server)."""
+        return self.info is not None and self.info.cancelled
+
+    def cancel(self) -> bool:
+        """Stop the job on the server: taken off the queue, or its run stopped.
+
+        Returns True when the server took the request (extension ``cancel``);
+        the job then ends cancelled, as ``ERROR`` for clients that know no
+        better. False when the job is already final or the server lacks the
+        extension (then it says so, and the job runs on: :meth:`delete` removes it).
+        """
+        pid = validate_pid(self.pid)
+        if self.done():
+            return False
+        if not self.transport.cancel_job(pid):
+            self.renderer.show_message(
+                f"The server at {self.base_url} cannot cancel jobs; job {pid} keeps running "
+                "(job.delete() removes it)",
+                level="warning",
+            )
+            return False
+        self.refresh()
+        return True
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """Wait for the job; ``None`` if it succeeded, a :class:`JobFailedError` if it failed.
+
+        Raises :class:`JobCancelledError` for a cancelled job and
+        :class:`~qibo_client.exceptions.JobTimeoutError` when ``timeout``
+        passes (the job stays on the server).
+        """
+        if not (self.info is not None and self.info.is_final):
+            self.wait(verbose=False, timeout=timeout)
+        if self.cancelled():
+            raise JobCancelledError(self.pid)
+        if self._status is QiboJobStatus.ERROR:
+            info = self.info
+            return JobFailedError(
+                self.pid, info.stdout if info else None, info.stderr if info else None
+            )
+        return None
+
+    def add_done_callback(self, fn: Callable[[QiboJob], object]) -> None:
+        """Call ``fn(job)`` once the job is final: at once if it is, else when it becomes so.
+
+        Callbacks run once each, in the order added, in whichever thread sees
+        the job end (a background watcher follows it meanwhile); an exception
+        in one is logged and does not stop the others.
+        """
+        with self._callbacks_lock:
+            if not self._callbacks_fired:
+                self._callbacks.append(fn)
+                pending = True
+            else:
+                pending = False
+        if not pending:
+            _call_back(fn, self)
+        elif self.info is not None and self.info.is_final:
+            self._fire_callbacks()
+        else:
+            self._wired().done_watcher().watch(self)
+
+    def _fire_callbacks(self) -> None:
+        with self._callbacks_lock:
+            if self._callbacks_fired:
+                return
+            self._callbacks_fired = True
+            callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            _call_back(fn, self)
+
+    def _watch_failed(self, error: BaseException) -> None:
+        """The background watcher could not follow this job: say so once."""
+        self.renderer.show_message(
+            f"Stopped following job {self.pid} for its done-callbacks: {error}", level="warning"
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        """A small JSON-able record of this job (no token): keep it to come back later.
+
+        ``client.job_from_record(record)`` (or ``client.get_job(record["pid"])``)
+        re-attaches to the job from a new process, e.g. after a kernel restart.
+        """
+        return {
+            "pid": self.pid,
+            "url": self.base_url,
+            "device": self.device,
+            "project": self.project,
+            "nshots": self.nshots,
+        }
 
     def delete(self) -> Any:
         """Delete the job from the server; returns the server's response.

@@ -282,6 +282,21 @@ class HttpTransport(Transport):
 
         return self._exchange("DELETE", url, Deadline(None), handle)
 
+    def cancel_job(self, pid: str) -> bool:
+        if wire.CANCEL not in self.extensions:
+            return False
+        url = self._url(wire.cancel_path(readers.validate_pid(pid)))
+        unlimited = Deadline(None)
+        try:
+            response = self._once("POST", url, unlimited)
+        except requests.RequestException as error:
+            raise support.network_error("POST", url, error, 1, self._token) from error
+        try:
+            self._ok(response, "POST", url, unlimited)  # 404: no such job of this user
+            return True
+        finally:
+            response.close()
+
     def delete_all_jobs(self) -> list[str]:
         url = self._url(wire.BULK_DELETE_PATH)
         unlimited = Deadline(None)

@@ -171,6 +171,13 @@ class LocalServerTransport(Transport):
         path = wire.job_path(readers.validate_pid(pid))
         return readers.read_deletion(pid, self._call("DELETE", path, "delete_job", self._token, pid))
 
+    def cancel_job(self, pid: str) -> bool:
+        if wire.CANCEL not in self.extensions:
+            return False
+        path = wire.cancel_path(readers.validate_pid(pid))
+        self._call("POST", path, "cancel_job", self._token, pid)
+        return True
+
     def delete_all_jobs(self) -> list[str]:
         answer = self._call("DELETE", wire.BULK_DELETE_PATH, "bulk_delete", self._token)
         return readers.read_deleted(answer)

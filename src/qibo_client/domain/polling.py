@@ -12,10 +12,15 @@ repeat live in the transport, inside the caller's deadline.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from qibo_client.domain.records import JobInfo
 from qibo_client.exceptions import JobTimeoutError
+
+#: Environment variable for the pause between status checks when ``result(wait=None)``.
+SECONDS_BETWEEN_CHECKS_ENV = "SECONDS_BETWEEN_CHECKS"
+DEFAULT_SECONDS_BETWEEN_CHECKS = 2.0
 
 #: The longest a single long-poll request asks the server to hold the answer.
 LONG_POLL_WINDOW = 25.0
@@ -55,3 +60,18 @@ class PollPolicy:
 def timeout_error(pid: str, timeout: float | None, info: JobInfo | None) -> JobTimeoutError:
     """The error for a wait on ``pid`` that ran out of time; the job is untouched."""
     return JobTimeoutError(pid, float(timeout or 0.0), info.status if info else None)
+
+
+def poll_interval(wait: float | None) -> float:
+    """Seconds between status checks: ``wait``, or ``$SECONDS_BETWEEN_CHECKS`` for ``None``."""
+    if wait is None:
+        text = os.environ.get(SECONDS_BETWEEN_CHECKS_ENV, "")
+        try:
+            wait = float(text) if text.strip() else DEFAULT_SECONDS_BETWEEN_CHECKS
+        except ValueError:
+            raise ValueError(
+                f"${SECONDS_BETWEEN_CHECKS_ENV}={text!r} is not a number of seconds"
+            ) from None
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
+        raise ValueError(f"wait must be a number of seconds >= 0 or None, got {wait!r}")
+    return float(wait)

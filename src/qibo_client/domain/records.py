@@ -99,6 +99,9 @@ class JobInfo:
     stdout: str | None = None
     stderr: str | None = None
     frequencies: Mapping[str, int] | None = None
+    #: True when the job was cancelled (extension ``cancel``: the server reports it
+    #: as ``error`` with ``"cancelled": true``, or a ``cancelled`` status).
+    cancelled: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -108,7 +111,7 @@ class JobInfo:
     @property
     def is_final(self) -> bool:
         status = self.job_status
-        return status is not None and status.is_final
+        return self.cancelled or (status is not None and status.is_final)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ This module imports only the standard library: every layer may raise these.
 
 from __future__ import annotations
 
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,12 +159,37 @@ class InvalidArgumentTypeError(QiboApiError, TypeError):
         super().__init__(status=0, method=method, url=url, message=message)
 
 
+class JobFailedError(RuntimeError):
+    """The job ended in error on the server; ``stdout`` and ``stderr`` hold its logs when sent.
+
+    :meth:`QiboJob.exception` returns it (``result()`` keeps the published
+    behaviour and returns ``None``).
+    """
+
+    def __init__(self, pid: str, stdout: str | None = None, stderr: str | None = None) -> None:
+        self.pid = pid
+        self.stdout = stdout
+        self.stderr = stderr
+        tail = (stderr or stdout or "").strip()[-500:]
+        super().__init__(f"job {pid} ended in error" + (f": {tail}" if tail else ""))
+
+
+class JobCancelledError(CancelledError):
+    """The job was cancelled (``QiboJob.cancel()`` or on the server): it has no result."""
+
+    def __init__(self, pid: str) -> None:
+        self.pid = pid
+        super().__init__(f"job {pid} was cancelled")
+
+
 __all__ = [
     "ConfigurationError",
     "DeadlineExceededError",
     "IncompleteDownloadError",
     "InvalidArgumentError",
     "InvalidArgumentTypeError",
+    "JobCancelledError",
+    "JobFailedError",
     "JobPostServerError",
     "JobTimeoutError",
     "MalformedResponseError",

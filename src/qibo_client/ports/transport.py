@@ -147,6 +147,14 @@ class Transport(ABC):
     def delete_job(self, pid: str) -> JobDeletion:
         """Delete one job; say what the server answered."""
 
+    def cancel_job(self, pid: str) -> bool:
+        """Ask the server to stop the job (extension ``cancel``); True if it took the request.
+
+        False when the server lacks the extension: the job then runs on. A
+        transport for such servers keeps this default.
+        """
+        return False
+
     @abstractmethod
     def delete_all_jobs(self) -> list[str]:
         """Delete every job of this user; return the deleted pids."""

@@ -26,6 +26,8 @@ from qibo_client.exceptions import JobPostServerError, MalformedResponseError
 from qibo_client.protocol.wire import PID_PATTERN
 
 _PID = re.compile(PID_PATTERN)
+#: Status strings some servers use for a cancelled job (ours send ``error`` + ``cancelled``).
+CANCELLED_STATUSES = frozenset({"cancelled", "canceled"})
 
 
 def validate_pid(pid: object) -> str:
@@ -195,6 +197,7 @@ def read_job(data: object, pid: str | None = None) -> JobInfo:
         stdout=_optional_str(obj, "stdout"),
         stderr=_optional_str(obj, "stderr"),
         frequencies=frequencies if isinstance(frequencies, Mapping) else None,
+        cancelled=obj.get("cancelled") is True or status.strip().lower() in CANCELLED_STATUSES,
         raw=obj,
     )
 

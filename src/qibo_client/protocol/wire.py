@@ -23,8 +23,11 @@ IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 LONG_POLL: Final = "long-poll"
 #: ``Idempotency-Key`` on ``POST jobs/`` returns the first job for a repeated key.
 IDEMPOTENCY: Final = "idempotency"
+#: ``POST jobs/<pid>/cancel/`` stops a queued or running job; it ends as ``error``
+#: with ``"cancelled": true`` (a final status every client already knows).
+CANCEL: Final = "cancel"
 #: Every extension this package knows the name of.
-KNOWN_EXTENSIONS: Final = frozenset({LONG_POLL, IDEMPOTENCY})
+KNOWN_EXTENSIONS: Final = frozenset({LONG_POLL, IDEMPOTENCY, CANCEL})
 
 
 def parse_extensions(header_value: str | None) -> frozenset[str]:
@@ -50,6 +53,11 @@ DOWNLOAD_PATH_TEMPLATE: Final = "jobs/{pid}/download/"
 def job_path(pid: str) -> str:
     """``jobs/<pid>/``: one job (GET, DELETE)."""
     return f"jobs/{pid}/"
+
+
+def cancel_path(pid: str) -> str:
+    """``jobs/<pid>/cancel/``: stop the job (extension ``cancel``)."""
+    return f"jobs/{pid}/cancel/"
 
 
 def download_path(pid: str) -> str:

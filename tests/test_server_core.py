@@ -104,13 +104,41 @@ def test_a_job_without_measurements_gives_the_state(server):
 
     raw = bell_raw(measure=False)
     job = wait_final(server, ALICE, server.submit(ALICE, body(raw, nshots=None))["pid"])
-    assert job["status"] == "success" and job["frequencies"] is None
+    assert job["status"] == "success" and "frequencies" not in job
     path = server.result_archive(ALICE, job["pid"]).parent / "state.npy"
     path.write_bytes(archive_members(server.result_archive(ALICE, job["pid"]))["results.npy"])
     from qibo.result import load_result
 
     expected = Circuit.from_dict(raw)().state()
     np.testing.assert_allclose(load_result(path).state(), expected)
+
+
+BELL_QASM = """// as NVIDIA CUDA-Q's tii target sends it
+OPENQASM 2.0;
+
+include "qelib1.inc";
+
+qreg var0[2];
+creg var3[2];
+h var0[0];
+cx var0[0], var0[1];
+measure var0[0] -> var3[0];
+measure var0[1] -> var3[1];
+"""
+
+
+def test_an_openqasm_string_runs_like_a_raw_dict(server):
+    job = wait_final(server, ALICE, server.submit(ALICE, body(BELL_QASM, nshots=300))["pid"])
+    assert job["status"] == "success", job["stderr"]
+    assert job["circuit"] == BELL_QASM and job["num_qubits"] == 2
+    assert set(job["frequencies"]) == {"00", "11"} and sum(job["frequencies"].values()) == 300
+
+
+def test_an_openqasm_string_qibo_cannot_read_ends_in_error_with_its_reason(server):
+    text = "OPENQASM 2.0;\nqreg q[2];\nnosuchgate q[0];\n"
+    job = wait_final(server, ALICE, server.submit(ALICE, body(text))["pid"])
+    assert job["status"] == "error" and "frequencies" not in job
+    assert "Undefined gate" in job["stderr"]
 
 
 def test_queued_jobs_carry_position_and_estimate_under_both_names(idle):
@@ -133,6 +161,8 @@ def test_version_and_extensions(server):
     assert server.version() == {
         "server_qibo_version": qibo.__version__,
         "minimum_client_qibo_version": "0.3.0",
+        "minimum_qibo_version": "0.3.0",
+        "minimum_client_version": "0.2.0",
     }
     assert EXTENSIONS == ("long-poll", "idempotency")
 
@@ -192,6 +222,9 @@ def test_exhausted_quotas_refuse_submissions(idle, tmp_path):
         ({"nshots": -3}, "between 1 and 5000"),
         ({"nshots": 5001}, "between 1 and 5000"),
         ({"circuit": {"queue": "nonsense"}}, r"qibo\.Circuit\.from_dict"),
+        ({"circuit": "h q[0];"}, "not OpenQASM.*OPENQASM 2.0;"),
+        ({"circuit": 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'}, "declares no qubits"),
+        ({"circuit": "OPENQASM 2.0;\nqreg a[4];\nqreg b[3];\n"}, "7 qubits.*at most 6"),
     ],
 )
 def test_submissions_that_cannot_run_are_refused_with_a_reason(idle, fields, match):
@@ -210,6 +243,8 @@ def test_submissions_that_cannot_run_are_refused_with_a_reason(idle, fields, mat
         (body(nshots=True), "'nshots'"),
         (body(verbatim="yes"), "'verbatim'"),
         (body(project=""), "'project'"),
+        (body(circuit=7), "'circuit'"),
+        (body(circuit="  "), "'circuit'"),
     ],
 )
 def test_malformed_bodies_are_422_naming_the_field(idle, payload, field):
@@ -294,7 +329,7 @@ def test_keys_are_per_user(idle):
 
 def test_an_exception_in_the_job_ends_it_in_error_with_logs(server):
     job = wait_final(server, ALICE, server.submit(ALICE, body(scripted("raise")))["pid"])
-    assert job["status"] == "error" and job["frequencies"] is None
+    assert job["status"] == "error" and "frequencies" not in job
     assert "RuntimeError: scripted failure" in job["stderr"] and "Traceback" in job["stderr"]
     assert "about to fail" in job["stdout"]
     logs = archive_members(server.result_archive(ALICE, job["pid"]))

@@ -26,7 +26,7 @@ from pydantic import TypeAdapter
 from tests.support.serve import TOKEN1, TOKEN2, serve
 from tests.support.server import body, wide_raw
 
-from qibo_client.server import schemas
+from qibo_client.protocol import schemas
 
 LIMIT = 200_000  # --max-request-bytes of the module's server
 MAX_QUBITS = 12  # --device numpy:12
@@ -95,7 +95,13 @@ def finished(url) -> dict[str, Any]:
 def test_version_needs_no_token_and_announces_the_extensions(url):
     answer = call(url, "GET", "/api/qibo_version/", token=None)
     assert answer.status_code == 200
-    assert set(answer.json()) == {"server_qibo_version", "minimum_client_qibo_version"}
+    assert set(answer.json()) == {
+        "server_qibo_version",
+        "minimum_client_qibo_version",
+        "minimum_qibo_version",
+        "minimum_client_version",
+    }
+    schemas.ServerVersion.model_validate(answer.json())
     assert answer.headers["X-Qibo-Extensions"] == "long-poll, idempotency"
     assert answer.headers["Content-Type"] == "application/json"
 
@@ -215,6 +221,7 @@ def test_unknown_paths_and_methods_answer_a_detail(url):
     ],
 )
 def test_a_refused_job_is_200_with_a_detail_and_no_pid(url, fields, said):
+    """The 0.2 contract: the published client's way of posting (slash, version header)."""
     if fields.get("circuit") == "too wide":
         fields = {"circuit": wide_raw(MAX_QUBITS + 1)}
     before = len(call(url, "GET", "/api/jobs/", TOKEN2).json())
@@ -399,7 +406,7 @@ def test_an_unexpected_error_is_500_internal_error_and_logged_without_the_token(
 
 
 def parse(*argv: str) -> argparse.Namespace:
-    from qibo_client.cli.serve import add_serve_arguments
+    from qibo_client.server.cli import add_serve_arguments
 
     parser = argparse.ArgumentParser()
     add_serve_arguments(parser)
@@ -443,7 +450,7 @@ def test_serve_parses_repeated_tokens_through_the_qibo_client_command():
 
 
 def test_device_flags_choose_the_devices_offered(tmp_path):
-    from qibo_client.cli.serve import _load_config
+    from qibo_client.server.cli import _load_config
 
     config = _load_config(tmp_path, [("numpy", 7)])
     assert [(d.name, d.max_num_qubits) for d in config.devices] == [("numpy", 7)]
@@ -453,7 +460,7 @@ def test_device_flags_choose_the_devices_offered(tmp_path):
 
 
 def test_stored_token_is_made_once_with_mode_0600_and_reused(tmp_path, capsys):
-    from qibo_client.cli.serve import _users
+    from qibo_client.server.cli import _users
 
     args = argparse.Namespace(token=None)
     [(token, email)] = _users(args, tmp_path)

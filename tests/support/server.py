@@ -21,7 +21,8 @@ def scripted_runner(task: dict[str, Any]) -> dict[str, Any]:
     ``sleep`` (``circuit["seconds"]``), ``crash`` (the process dies), ``raise``
     (prints, then raises); qibo ignores the extra keys when it reads the circuit.
     """
-    action = task["circuit"].get("test_action")
+    circuit = task["circuit"]
+    action = circuit.get("test_action") if isinstance(circuit, dict) else None
     if action == "crash":
         os._exit(3)
     if action == "raise":

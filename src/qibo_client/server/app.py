@@ -1,14 +1,17 @@
 """The local Qibo server's HTTP face: the protocol's routes over a :class:`QiboServer`.
 
 ``create_app(server)`` answers exactly the paths, statuses and bodies of
-``docs/protocol.md``, announces the extensions in ``X-Qibo-Extensions`` on
-every answer, and runs the core (which blocks) in worker threads. The app
-neither starts nor closes the core: whoever built the core does (``serve``).
+``docs/protocol.md`` (names from :mod:`qibo_client.protocol.wire`), each path
+with and without its trailing slash, announces the extensions in
+``X-Qibo-Extensions`` on every answer, and runs the core (which blocks) in
+worker threads. The app neither starts nor closes the core: whoever built the
+core does (``serve``).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import os
 from collections.abc import Callable, Iterator
 from typing import IO, Annotated, Any, TypeVar
@@ -20,9 +23,30 @@ from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from qibo_client import __version__
-from qibo_client.server import schemas
-from qibo_client.server.asgi import HeldRequests, ProtocolMiddleware
+from qibo_client.protocol import schemas
+from qibo_client.protocol.objects import detail_object
+from qibo_client.protocol.wire import (
+    API_PREFIX,
+    ARCHIVE_MEDIA_TYPE,
+    BULK_DELETE_PATH,
+    CLIENT_VERSION_HEADER,
+    DISK_QUOTA_PATH,
+    DOWNLOAD_PATH_TEMPLATE,
+    HOLD_PARAM,
+    IDEMPOTENCY_HEADER,
+    JOB_PATH_TEMPLATE,
+    JOBS_PATH,
+    KNOWN_STATUS_PARAM,
+    PROJECT_QUOTAS_PATH,
+    TOKEN_HEADER,
+    VERSION_PATH,
+)
+from qibo_client.server.asgi import (
+    ORIGINAL_PATH,
+    HeldRequests,
+    ProtocolMiddleware,
+    sent_without_slash,
+)
 from qibo_client.server.core import EXTENSIONS, QiboServer
 from qibo_client.server.errors import JobRefused, ServerError
 
@@ -33,13 +57,47 @@ DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
 DOWNLOAD_CHUNK = 1024 * 1024
 #: FastAPI's own 400 detail for a body it cannot decode (e.g. not UTF-8).
 FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
+#: The status of a refused submission for clients that read messages only from a 4xx.
+REFUSED_STATUS = 422
+
+
+def _package_version() -> str:
+    """This package's version, read without importing the client above the server's layer."""
+    try:
+        return importlib.metadata.version("qibo-client")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a bare source tree
+        return "0+unknown"
+
+
+def _route(path: str) -> str:
+    """A protocol path (relative to ``api/``) as a route of this app."""
+    return API_PREFIX + path
+
+
+def refusal_status(request: Request) -> int:
+    """The status a refused submission is answered with: 200 for the 0.2 contract, else 422.
+
+    The published 0.2.x client posts to ``api/jobs/`` (with the slash) and sends
+    ``x-qibo-client-version``; it expects a 2xx ``{"detail"}`` without ``pid``
+    and raises ``JobPostServerError``. Any other caller (CUDA-Q posts to
+    ``api/jobs``; a client that does not name itself) shows a server's message
+    only from a 4xx, so it gets 422 with the same ``detail``. CUDA-Q sends the
+    version header too, so the header alone cannot tell them apart.
+    """
+    legacy = not sent_without_slash(request.scope) and CLIENT_VERSION_HEADER in request.headers
+    return 200 if legacy else REFUSED_STATUS
+
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": schemas.Detail, "description": "a request body that cannot be read"},
-    401: {"model": schemas.Detail, "description": "no x-api-token header"},
+    401: {"model": schemas.Detail, "description": f"no {TOKEN_HEADER} header"},
     403: {"model": schemas.Detail, "description": "a token this server does not know"},
     413: {"model": schemas.Detail, "description": "the request body is too large"},
-    422: {"model": schemas.ValidationDetail, "description": "a malformed request"},
+    422: {
+        "model": schemas.ValidationDetail,
+        "description": "a malformed request; or, for a submission not posted the 0.2 way "
+        "(see docs/protocol.md, Refusals), a refused job",
+    },
     500: {"model": schemas.Detail, "description": "the server failed"},
 }
 _JOB_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -49,7 +107,7 @@ _JOB_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 _api_token = APIKeyHeader(
-    name="x-api-token",
+    name=TOKEN_HEADER,
     auto_error=False,
     description="The user's API token, as given by the server's operator.",
 )
@@ -112,10 +170,12 @@ def create_app(
     """A FastAPI app serving the Qibo protocol from ``server`` (started and closed elsewhere)."""
     app = FastAPI(
         title="Qibo server (qibo-client)",
-        version=__version__,
+        version=_package_version(),
         summary="Runs Qibo circuits on qibo's simulators; speaks the Qibo cloud's protocol.",
         description="Extensions: long-poll, idempotency (see docs/protocol.md).",
         redoc_url=None,
+        # ProtocolMiddleware adds the slash instead: a redirect would repeat the POST.
+        redirect_slashes=False,
     )
     app.add_middleware(
         ProtocolMiddleware, extensions=", ".join(EXTENSIONS), max_body=max_request_bytes
@@ -131,7 +191,7 @@ def create_app(
 
     @app.exception_handler(JobRefused)
     async def _refused(request: Request, error: JobRefused) -> JSONResponse:
-        return JSONResponse({"detail": error.detail}, status_code=200)
+        return JSONResponse(detail_object(error.detail), status_code=refusal_status(request))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -147,21 +207,22 @@ def create_app(
                 "the request body could not be read: send UTF-8 JSON with "
                 "Content-Type: application/json"
             )
-        elif error.status_code == 404 and detail == "Not Found":
-            detail = f"not found: {request.url.path} is not a path of the Qibo protocol"
+        path = request.scope.get(ORIGINAL_PATH, request.url.path)
+        if error.status_code == 404 and detail == "Not Found":
+            detail = f"not found: {path} is not a path of the Qibo protocol"
         elif error.status_code == 405:
-            detail = f"method {request.method} is not allowed on {request.url.path}"
+            detail = f"method {request.method} is not allowed on {path}"
         return JSONResponse(
             {"detail": detail}, status_code=error.status_code, headers=error.headers
         )
 
-    @app.get("/api/qibo_version/", response_model=schemas.ServerVersion, tags=["server"])
+    @app.get(_route(VERSION_PATH), response_model=schemas.ServerVersion, tags=["server"])
     async def qibo_version() -> JSONResponse:
-        """The server's qibo version and the oldest client qibo it accepts."""
+        """The server's qibo version, the oldest client qibo and client package it accepts."""
         return JSONResponse(await call(server.version))
 
     @app.post(
-        "/api/jobs/",
+        _route(JOBS_PATH),
         response_model=schemas.Submitted | schemas.Detail,
         responses=_ERRORS,
         tags=["jobs"],
@@ -172,24 +233,26 @@ def create_app(
         idempotency_key: Annotated[
             str | None,
             Header(
+                alias=IDEMPOTENCY_HEADER,
                 min_length=1,
                 max_length=128,
                 description="extension idempotency: a repeated key answers the same pid",
             ),
         ] = None,
     ) -> JSONResponse:
-        """Queue a job: ``{"pid"}``; ``{"detail"}`` without a pid when the server refuses it."""
+        """Queue a job: ``{"pid"}``; ``{"detail"}`` without a pid when the server refuses it
+        (200 to the published 0.2 client, else 422: docs/protocol.md, Refusals)."""
         body = submission.model_dump()
         return JSONResponse(await call(server.submit, token, body, idempotency_key))
 
-    @app.get("/api/jobs/", response_model=list[schemas.Job], responses=_ERRORS, tags=["jobs"])
+    @app.get(_route(JOBS_PATH), response_model=list[schemas.Job], responses=_ERRORS, tags=["jobs"])
     async def list_jobs(token: Token) -> JSONResponse:
         """The caller's jobs, oldest first."""
         return JSONResponse(await call(server.list_jobs, token))
 
     # Declared before /api/jobs/{pid}/ so that "bulk_delete" is never read as a pid.
     @app.delete(
-        "/api/jobs/bulk_delete/",
+        _route(BULK_DELETE_PATH),
         response_model=schemas.BulkDeleted,
         responses=_ERRORS,
         tags=["jobs"],
@@ -198,16 +261,30 @@ def create_app(
         """Delete every job of the caller."""
         return JSONResponse(await call(server.bulk_delete, token))
 
-    @app.get("/api/jobs/{pid}/", response_model=schemas.Job, responses=_JOB_ERRORS, tags=["jobs"])
+    @app.get(
+        _route(JOB_PATH_TEMPLATE),
+        response_model=schemas.Job,
+        responses=_JOB_ERRORS,
+        tags=["jobs"],
+    )
     async def get_job(
         pid: str,
         token: Token,
         wait: Annotated[
             float,
-            Query(ge=0, allow_inf_nan=False, description="extension long-poll: hold up to this"),
+            Query(
+                alias=HOLD_PARAM,
+                ge=0,
+                allow_inf_nan=False,
+                description="extension long-poll: hold up to this",
+            ),
         ] = 0.0,
         status: Annotated[
-            str | None, Query(description="extension long-poll: the status the caller knows")
+            str | None,
+            Query(
+                alias=KNOWN_STATUS_PARAM,
+                description="extension long-poll: the status the caller knows",
+            ),
         ] = None,
     ) -> JSONResponse:
         """One job; with ``wait``, answered once its status differs from ``status``."""
@@ -219,12 +296,12 @@ def create_app(
         return JSONResponse(job)
 
     @app.get(
-        "/api/jobs/{pid}/download/",
+        _route(DOWNLOAD_PATH_TEMPLATE),
         response_class=StreamingResponse,
         responses={
             **_JOB_ERRORS,
             200: {
-                "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}},
+                "content": {ARCHIVE_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
                 "description": "the result archive (.tar.gz)",
             },
         },
@@ -235,7 +312,7 @@ def create_app(
         handle, size = await call(_open_archive, server, token, pid)
         return StreamingResponse(
             _read_chunks(handle),
-            media_type="application/gzip",
+            media_type=ARCHIVE_MEDIA_TYPE,
             headers={
                 "Content-Length": str(size),
                 "Content-Disposition": f'attachment; filename="{pid}.tar.gz"',
@@ -243,14 +320,17 @@ def create_app(
         )
 
     @app.delete(
-        "/api/jobs/{pid}/", response_model=schemas.Deleted, responses=_JOB_ERRORS, tags=["jobs"]
+        _route(JOB_PATH_TEMPLATE),
+        response_model=schemas.Deleted,
+        responses=_JOB_ERRORS,
+        tags=["jobs"],
     )
     async def delete_job(pid: str, token: Token) -> JSONResponse:
         """Delete one of the caller's jobs."""
         return JSONResponse(await call(server.delete_job, token, pid))
 
     @app.get(
-        "/api/disk_quota/",
+        _route(DISK_QUOTA_PATH),
         response_model=list[schemas.DiskQuota],
         responses=_ERRORS,
         tags=["quotas"],
@@ -260,7 +340,7 @@ def create_app(
         return JSONResponse(await call(server.disk_quota, token))
 
     @app.get(
-        "/api/projectquotas/",
+        _route(PROJECT_QUOTAS_PATH),
         response_model=list[schemas.ProjectQuota],
         responses=_ERRORS,
         tags=["quotas"],

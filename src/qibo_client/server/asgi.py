@@ -1,5 +1,10 @@
 """The ASGI pieces under the HTTP face: the protocol middleware and the held long-polls.
 
+The middleware also makes every protocol path answer with and without its
+trailing slash, without a redirect: CUDA-Q posts to ``api/jobs``, the
+published client to ``api/jobs/``, and a 307 would make a client send its
+token and body twice (or, for some clients, not at all).
+
 Plain ASGI and asyncio, so they work under any FastAPI/Starlette version the
 ``server`` extra allows.
 """
@@ -20,14 +25,37 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qibo_client.protocol.wire import API_PREFIX, EXTENSIONS_HEADER, TOKEN_HEADER
+
 log = logging.getLogger("qibo_client.server.http")
 
 T = TypeVar("T")
 
-EXTENSIONS_HEADER = "X-Qibo-Extensions"
 #: Threads reserved for held long-poll requests, apart from the pool every other call uses.
 LONG_POLL_THREADS = 256
-TOKEN_HEADER = b"x-api-token"
+#: Scope keys set by :class:`ProtocolMiddleware` on a path that came without its trailing slash.
+SLASHLESS = "qibo_client.slashless"
+ORIGINAL_PATH = "qibo_client.original_path"
+
+
+def sent_without_slash(scope: Scope) -> bool:
+    """True when the request named its path without the trailing slash (``api/jobs``)."""
+    return bool(scope.get(SLASHLESS))
+
+
+def with_trailing_slash(scope: Scope) -> Scope:
+    """``scope`` with a slash added to a protocol path that lacks it (noted in the scope).
+
+    Only paths under ``/api/`` are touched: ``/docs`` and ``/openapi.json`` stay as they are.
+    """
+    path = scope["path"]
+    if path.endswith("/") or not (path + "/").startswith(API_PREFIX):
+        return scope
+    scope = {**scope, "path": path + "/", SLASHLESS: True, ORIGINAL_PATH: path}
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes) and not raw.endswith(b"/"):
+        scope["raw_path"] = raw + b"/"
+    return scope
 
 
 class _BodyTooLarge(HTTPException):
@@ -42,7 +70,8 @@ class _BodyTooLarge(HTTPException):
 class ProtocolMiddleware:
     """Adds ``X-Qibo-Extensions`` to every answer, bounds request bodies, hides crashes.
 
-    A body over ``max_body`` bytes (by its ``Content-Length`` or by the bytes
+    A protocol path without its trailing slash is served as if it had one
+    (:func:`with_trailing_slash`). A body over ``max_body`` bytes (by its ``Content-Length`` or by the bytes
     actually received) answers 413; an unexpected exception is logged (method
     and path only) and answers 500 ``{"detail": "internal error"}``.
     """
@@ -56,6 +85,7 @@ class ProtocolMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = with_trailing_slash(scope)
         started = False
         received = 0
 
@@ -94,7 +124,7 @@ class ProtocolMiddleware:
 def _log_crash(scope: Scope, error: Exception) -> None:
     """Log the method, path and traceback, with the caller's token blanked wherever it shows."""
     text = "".join(traceback.format_exception(error))
-    token = dict(scope["headers"]).get(TOKEN_HEADER, b"").decode("latin-1").strip()
+    token = dict(scope["headers"]).get(TOKEN_HEADER.encode(), b"").decode("latin-1").strip()
     if token:
         text = text.replace(token, "<x-api-token>")
     log.error("internal error answering %s %s\n%s", scope["method"], scope["path"], text)

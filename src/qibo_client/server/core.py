@@ -2,8 +2,9 @@
 
 :class:`QiboServer` keeps its state in SQLite under a data folder and runs
 circuits in warm worker processes (:mod:`qibo_client.server.dispatch`). Every
-answer is a protocol JSON object (``docs/protocol.md``); the HTTP face and the
-in-process ``local://`` transport both call it, from many threads at once.
+answer is a protocol JSON object written by :mod:`qibo_client.protocol.objects`
+(``docs/protocol.md``); the HTTP face and the in-process ``local://``
+transport both call it, from many threads at once.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from qibo_client.protocol import objects
+from qibo_client.protocol.wire import (
+    FINAL_STATUSES,
+    IDEMPOTENCY,
+    LONG_POLL,
+    MAX_HOLD_SECONDS,
+    QUEUEING,
+)
 from qibo_client.server.config import DeviceConfig, ServerConfig
 from qibo_client.server.dispatch import Dispatcher
 from qibo_client.server.errors import JobRefused, ServerError
 from qibo_client.server.store import StateStore, now_iso
-from qibo_client.server.wire import (
-    job_object,
-    project_quota,
-    quota_numbers,
-    read_submission,
-)
 
 __all__ = [
     "EXTENSIONS",
@@ -38,13 +41,13 @@ __all__ = [
 ]
 
 #: The protocol extensions this server implements (``docs/protocol.md``).
-EXTENSIONS: tuple[str, ...] = ("long-poll", "idempotency")
+EXTENSIONS: tuple[str, ...] = (LONG_POLL, IDEMPOTENCY)
 
 #: The oldest client-side qibo this server accepts.
 MINIMUM_CLIENT_QIBO = "0.3.0"
 
-#: The longest a long-poll request is held, whatever the caller asks.
-MAX_WAIT = 60.0
+#: The oldest client package this server accepts: the published 0.2.x and ours both pass.
+MINIMUM_CLIENT_VERSION = "0.2.0"
 
 #: The only project every user has.
 PROJECT = "personal"
@@ -57,8 +60,20 @@ def _installed_qibo_version() -> str:
         return "unknown"
 
 
-def _count_qubits(circuit: dict[str, Any]) -> int:
-    """Rebuild the circuit with qibo to prove it parses; its number of qubits."""
+def _count_qubits(circuit: dict[str, Any] | str) -> int:
+    """The circuit's number of qubits, or :class:`JobRefused` saying why it cannot run.
+
+    A ``circuit.raw`` dict is rebuilt with qibo to prove it parses. OpenQASM
+    text is only looked at here (header, declared qubits): qibo's QASM reader
+    evaluates gate arguments with ``eval``, so untrusted text is parsed only in
+    the worker process, when the job runs (an unreadable text ends the job in
+    ``error`` with qibo's message in ``stderr``).
+    """
+    if isinstance(circuit, str):
+        try:
+            return objects.qasm_qubit_count(circuit)
+        except ValueError as error:
+            raise JobRefused(str(error)) from None
     from qibo import Circuit
 
     try:
@@ -146,23 +161,62 @@ class QiboServer:
         return row
 
     def _job_object(self, row: Any, user: Any) -> dict[str, Any]:
-        usage = StateStore.usage(user)
-        quota = project_quota(self.config, usage, row["project"], row["device"])
-        return job_object(row, user["email"], quota, self.dispatcher.queue_info(row["pid"]))
+        quota = self._project_quota(StateStore.usage(user), row["project"], row["device"])
+        job = dict(zip(row.keys(), row, strict=True))
+        job["circuit"] = json.loads(row["circuit"])
+        frequencies = row["frequencies"]
+        job["frequencies"] = json.loads(frequencies) if frequencies is not None else None
+        queue = self.dispatcher.queue_info(row["pid"])
+        return objects.job_object(job, user["email"], quota, queue)
+
+    def _quota_numbers(self, usage: dict[str, dict[str, float]], device: str) -> dict[str, float]:
+        return objects.quota_numbers(
+            usage.get(device, {}),
+            jobs_max=self.config.jobs_max,
+            shots_max=self.config.shots_max,
+            seconds_max=self.config.seconds_max,
+        )
+
+    def _project_quota(
+        self, usage: dict[str, dict[str, float]], project: str, device_name: str
+    ) -> dict[str, Any]:
+        device = self.config.device(device_name) or DeviceConfig(
+            name=device_name,
+            max_num_qubits=1,
+            description="no longer offered by this server",
+            status="unavailable",
+        )
+        partition = objects.partition_object(
+            device.name,
+            device.max_num_qubits,
+            device.hardware_type,
+            device.description,
+            device.status,
+        )
+        return objects.project_quota(
+            project,
+            partition,
+            self._quota_numbers(usage, device.name),
+            max_num_shots=device.max_num_shots,
+            max_walltime_seconds=device.max_walltime_seconds,
+        )
 
     # -- the protocol -----------------------------------------------------------------
 
     def version(self) -> dict[str, str]:
-        """The installed qibo's version and the oldest client qibo accepted."""
-        return {
-            "server_qibo_version": _installed_qibo_version(),
-            "minimum_client_qibo_version": MINIMUM_CLIENT_QIBO,
-        }
+        """The installed qibo's version, the oldest client qibo and client package accepted."""
+        return objects.version_object(
+            _installed_qibo_version(), MINIMUM_CLIENT_QIBO, MINIMUM_CLIENT_VERSION
+        )
 
     def submit(
         self, token: str, body: object, idempotency_key: str | None = None
     ) -> dict[str, str]:
-        """Queue a job; ``{"pid": ...}``. A repeated ``idempotency_key`` gives the same pid."""
+        """Queue a job; ``{"pid": ...}``. A repeated ``idempotency_key`` gives the same pid.
+
+        Raises :class:`ServerError` (422) for a body of the wrong shape and
+        :class:`JobRefused` for a job this server will not run as asked.
+        """
         user = self._user(token)
         if idempotency_key is not None and (
             not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 128
@@ -174,8 +228,11 @@ class QiboServer:
         if idempotency_key is not None:
             earlier = self._earlier_pid(user["id"], idempotency_key, body_hash)
             if earlier:
-                return {"pid": earlier}
-        job = read_submission(body)
+                return objects.submitted_object(earlier)
+        try:
+            job = objects.read_submission(body)
+        except objects.InvalidSubmission as error:
+            raise ServerError(422, str(error)) from None
         device = self._check_device(job.device)
         if job.project != PROJECT:
             raise JobRefused(
@@ -199,7 +256,7 @@ class QiboServer:
             if idempotency_key is not None:
                 earlier = self._earlier_pid(user["id"], idempotency_key, body_hash, db)
                 if earlier:
-                    return {"pid": earlier}
+                    return objects.submitted_object(earlier)
             self._check_quota(db, user, device.name, job.nshots or 0)
             db.execute(
                 "INSERT INTO jobs (pid, user_id, project, device, circuit, nshots, num_qubits,"
@@ -213,7 +270,7 @@ class QiboServer:
                     job.nshots,
                     num_qubits,
                     int(job.verbatim),
-                    "queueing",
+                    QUEUEING,
                     stamp,
                     stamp,
                 ),
@@ -225,7 +282,7 @@ class QiboServer:
                     (user["id"], idempotency_key, pid, body_hash, stamp),
                 )
         self.dispatcher.enqueue(pid)
-        return {"pid": pid}
+        return objects.submitted_object(pid)
 
     def _earlier_pid(self, user_id: int, key: str, body_hash: str, db: Any = None) -> str | None:
         sql = "SELECT pid, body_sha256 FROM idempotency_keys WHERE user_id = ? AND key = ?"
@@ -255,7 +312,7 @@ class QiboServer:
 
     def _check_quota(self, db: Any, user: Any, device: str, nshots: int) -> None:
         row = db.execute("SELECT usage FROM users WHERE id = ?", (user["id"],)).fetchone()
-        left = quota_numbers(self.config, json.loads(row[0]), device)
+        left = self._quota_numbers(json.loads(row[0]), device)
         if left["jobs_left"] < 1:
             raise JobRefused(f"job quota exhausted on device {device!r}: no jobs left")
         if nshots > left["shots_left"]:
@@ -274,13 +331,14 @@ class QiboServer:
     def get_job(
         self, token: str, pid: str, *, wait: float = 0.0, known_status: str | None = None
     ) -> dict[str, Any]:
-        """The job object; with ``wait > 0``, held until its status changes (at most 60 s)."""
+        """The job object; with ``wait > 0``, held until its status changes (at most
+        ``MAX_HOLD_SECONDS``)."""
         user = self._user(token)
         if wait and wait > 0:
             version = self.dispatcher.version(pid)
             row = self._own_job(user, pid)
             self.dispatcher.wait_for_change(
-                pid, min(float(wait), MAX_WAIT), row["status"], known_status, version
+                pid, min(float(wait), MAX_HOLD_SECONDS), row["status"], known_status, version
             )
         return self._job_object(self._own_job(user, pid), self.store.user_by_id(user["id"]))
 
@@ -292,7 +350,7 @@ class QiboServer:
     def result_archive(self, token: str, pid: str) -> Path:
         """The finished job's ``.tar.gz`` (results on success, logs on error)."""
         row = self._own_job(self._user(token), pid)
-        if row["status"] not in ("success", "error"):
+        if row["status"] not in FINAL_STATUSES:
             raise ServerError(
                 404, f"job {pid} has no result yet: it is {row['status']}; wait until it ends"
             )
@@ -323,11 +381,7 @@ class QiboServer:
     def _disk(self, user: Any) -> dict[str, Any]:
         used = self.store.disk_bytes(user["id"]) / 1024
         kbs_max = self.config.disk_kbs_max
-        return {
-            "user": {"email": user["email"]},
-            "kbs_left": round(max(kbs_max - used, 0.0), 3),
-            "kbs_max": kbs_max,
-        }
+        return objects.disk_quota_object(user["email"], round(max(kbs_max - used, 0.0), 3), kbs_max)
 
     def disk_quota(self, token: str) -> list[dict[str, Any]]:
         """The caller's disk quota, as a list of one object (as the protocol has it)."""
@@ -336,7 +390,7 @@ class QiboServer:
     def project_quotas(self, token: str) -> list[dict[str, Any]]:
         """The caller's quota on every device, for the project ``personal``."""
         usage = StateStore.usage(self._user(token))
-        return [project_quota(self.config, usage, PROJECT, d.name) for d in self.config.devices]
+        return [self._project_quota(usage, PROJECT, d.name) for d in self.config.devices]
 
     # -- for the operator and tests -------------------------------------------------------
 

@@ -21,6 +21,15 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from qibo_client.protocol.wire import (
+    ERROR,
+    PENDING,
+    POSTPROCESSING,
+    QUEUEING,
+    RESULTS_FILE,
+    RUNNING,
+    SUCCESS,
+)
 from qibo_client.server.archives import remove_stale_temporaries, write_archive
 from qibo_client.server.config import ServerConfig
 from qibo_client.server.pool import WorkerGone, WorkerProcess
@@ -76,8 +85,8 @@ class Dispatcher:
         self._runtimes.extend(reversed(self.store.recent_runtimes()))
         resumed = self.store.unfinished()
         for row in resumed:
-            if row["status"] != "queueing":
-                self.store.update_job(row["pid"], status="queueing")
+            if row["status"] != QUEUEING:
+                self.store.update_job(row["pid"], status=QUEUEING)
         with self._changed:
             queued = set(self._queue)
             self._queue.extendleft(
@@ -127,7 +136,7 @@ class Dispatcher:
     def enqueue(self, pid: str) -> None:
         with self._changed:
             self._queue.append(pid)
-            self._statuses[pid] = "queueing"
+            self._statuses[pid] = QUEUEING
             self._touch_queue()
             self._changed.notify_all()
 
@@ -288,13 +297,14 @@ class Dispatcher:
         # writes into the folder of the attempt that replaced it.
         workdir = self.work_dir / f"{pid}.{uuid.uuid4().hex[:12]}"
         workdir.mkdir(parents=True, exist_ok=True)
-        self._set_status(pid, "pending")
+        self._set_status(pid, PENDING)
         task = {
             "op": "run",
             "pid": pid,
             "circuit": json.loads(row["circuit"]),
             "nshots": row["nshots"],
             "backend": device.backend,
+            "max_qubits": device.max_num_qubits,
             "workdir": str(workdir),
         }
         deadline = time.monotonic() + device.max_walltime_seconds
@@ -311,7 +321,7 @@ class Dispatcher:
                     self._finish(pid, {"ok": False, "stderr": reason}, None, workdir)
                     return False
                 if message.get("event") == "running":
-                    self._set_status(pid, "running")
+                    self._set_status(pid, RUNNING)
                 elif message.get("event") == "done":
                     break
         except WorkerGone as error:
@@ -321,7 +331,7 @@ class Dispatcher:
             log.warning("job %s: %s", pid, reason)
             self._finish(pid, {"ok": False, "stderr": reason}, None, workdir)
             return False
-        self._set_status(pid, "postprocessing")
+        self._set_status(pid, POSTPROCESSING)
         self._finish(pid, message, worker.qibo_version, workdir)
         return True
 
@@ -338,15 +348,15 @@ class Dispatcher:
     ) -> None:
         """Pack the archive, record the final status, charge the time, clean up."""
         archive = self.archive_path(pid)
-        results = (workdir or self.work_dir / "none") / "results.npy"
+        results = (workdir or self.work_dir / "none") / RESULTS_FILE
         ok = bool(outcome.get("ok")) and results.is_file()
         stdout = outcome.get("stdout") or ""
         stderr = outcome.get("stderr") or ""
         if outcome.get("ok") and not ok:
-            stderr += "\nthe job finished but wrote no results.npy"
+            stderr += f"\nthe job finished but wrote no {RESULTS_FILE}"
         try:
             if ok:
-                size = write_archive(archive, {"results.npy": results})
+                size = write_archive(archive, {RESULTS_FILE: results})
             else:
                 logs = {"stdout.log": stdout.encode(), "stderr.log": stderr.encode()}
                 size = write_archive(archive, logs)
@@ -355,7 +365,7 @@ class Dispatcher:
             stderr += f"\nthe server could not write the result archive: {error}"
         runtime = outcome.get("runtime")
         frequencies = outcome.get("frequencies") if ok else None
-        status = "success" if ok else "error"
+        status = SUCCESS if ok else ERROR
         row = self.store.job(pid)
         with self.store.transaction() as db:
             cursor = db.execute(

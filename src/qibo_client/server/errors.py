@@ -18,8 +18,10 @@ class ServerError(Exception):
 class JobRefused(Exception):
     """The server will not queue a submission; ``detail`` says why and what to do.
 
-    The HTTP face answers 200 ``{"detail": ...}`` without a pid (the protocol's
-    refusal); the in-process transport raises ``JobPostServerError``.
+    The HTTP face answers ``{"detail": ...}`` without a pid: with 200 to a
+    client posting the published 0.2 way, with 422 to any other (see
+    ``docs/protocol.md``, "Refusals"); the in-process transport raises
+    ``JobPostServerError``.
     """
 
     def __init__(self, detail: str) -> None:

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from qibo_client.protocol.wire import ACTIVE_STATUSES
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,7 +61,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 """
 
 #: The statuses a job can still leave.
-ACTIVE = ("queueing", "pending", "running", "postprocessing")
+ACTIVE = ACTIVE_STATUSES
 
 
 def now_iso() -> str:

@@ -5,8 +5,11 @@ Started by :class:`qibo_client.server.pool.WorkerProcess` as
 re-run the user's script, unlike multiprocessing's spawn). It reads an
 authentication key on stdin, listens on a private
 ``multiprocessing.connection`` address that it prints on stdout, and then
-speaks small dicts over that connection: a task in (the circuit's raw dict,
-the shots, a folder), a status out. Results go straight to disk.
+speaks small dicts over that connection: a task in (the circuit's raw dict
+or OpenQASM text, the shots, a folder), a status out. Results go straight to
+disk. Circuits are rebuilt here, not in the server: qibo's QASM reader
+evaluates gate arguments with ``eval``, and a worker is a process the server
+can kill and replace.
 """
 
 from __future__ import annotations
@@ -24,10 +27,32 @@ from multiprocessing.connection import Connection, Listener
 from pathlib import Path
 from typing import Any
 
+from qibo_client.protocol.wire import RESULTS_FILE
+
 #: How much of a job's stdout and stderr is kept (the end of it).
 LOG_LIMIT = 64 * 1024
 
 Runner = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def rebuild_circuit(circuit: dict[str, Any] | str, max_qubits: int | None = None) -> Any:
+    """The qibo Circuit of a submission: ``Circuit.from_dict`` or, for text, ``Circuit.from_qasm``.
+
+    ``max_qubits`` is checked against the parsed circuit: the server counted
+    a QASM text's qubits without parsing it.
+    """
+    import qibo
+
+    if isinstance(circuit, str):
+        rebuilt = qibo.Circuit.from_qasm(circuit)
+    else:
+        rebuilt = qibo.Circuit.from_dict(circuit)
+    if max_qubits is not None and rebuilt.nqubits > max_qubits:
+        raise ValueError(
+            f"the circuit has {rebuilt.nqubits} qubits but the device simulates at most "
+            f"{max_qubits}"
+        )
+    return rebuilt
 
 
 def run_circuit_task(task: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +65,7 @@ def run_circuit_task(task: dict[str, Any]) -> dict[str, Any]:
 
     if qibo.get_backend().name != task["backend"]:
         qibo.set_backend(task["backend"])
-    circuit = qibo.Circuit.from_dict(task["circuit"])
+    circuit = rebuild_circuit(task["circuit"], task.get("max_qubits"))
     nshots = task.get("nshots")
     result = circuit(nshots=nshots) if nshots is not None else circuit()
     frequencies = None
@@ -49,7 +74,7 @@ def run_circuit_task(task: dict[str, Any]) -> dict[str, Any]:
         # every load, and would disagree with the job's own `frequencies`.
         result.samples()
         frequencies = {str(k): int(v) for k, v in result.frequencies().items()}
-    result.dump(str(Path(task["workdir"]) / "results.npy"))
+    result.dump(str(Path(task["workdir"]) / RESULTS_FILE))
     return {"frequencies": frequencies}
 
 

@@ -1,9 +1,11 @@
-"""The protocol's JSON objects as pydantic models, for the HTTP face's OpenAPI document.
+"""The protocol's JSON objects as pydantic models, for a server's OpenAPI document.
 
-They describe what :mod:`qibo_client.server.core` sends (``docs/protocol.md``);
-the HTTP face returns the core's dicts as they are and uses these models to
-check requests and to document answers. Extra fields are allowed everywhere:
-the protocol lets a server add fields and a client must ignore them.
+They describe what :mod:`qibo_client.protocol.objects` writes
+(``docs/protocol.md``); the local server's HTTP face returns those dicts as
+they are and uses these models to check requests and to document answers.
+pydantic comes with the ``server`` extra only, so nothing but the HTTP face
+(and tests) imports this module. Extra fields are allowed everywhere: the
+protocol lets a server add fields and a client must ignore them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: The statuses of ``protocol.wire.STATUSES`` (a test keeps the two equal).
 Status = Literal["queueing", "pending", "running", "postprocessing", "success", "error"]
 
 
@@ -21,10 +24,12 @@ class _Open(BaseModel):
 
 
 class ServerVersion(_Open):
-    """``GET /api/qibo_version/``."""
+    """``GET /api/qibo_version/``: both generations' names for the minimum qibo version."""
 
     server_qibo_version: str
-    minimum_client_qibo_version: str
+    minimum_client_qibo_version: str = Field(description="the 0.2 name of minimum_qibo_version")
+    minimum_qibo_version: str = Field(description="the oldest client-side qibo accepted")
+    minimum_client_version: str = Field(description="the oldest qibo-client package accepted")
 
 
 class JobSubmission(_Open):
@@ -32,7 +37,9 @@ class JobSubmission(_Open):
 
     model_config = ConfigDict(extra="allow", strict=True)
 
-    circuit: dict[str, Any] = Field(description="circuit.raw of a qibo Circuit")
+    circuit: dict[str, Any] | str = Field(
+        description="circuit.raw of a qibo Circuit, or an OpenQASM 2 text"
+    )
     device: str = Field(min_length=1, pattern=r"\S", description="the device's name")
     project: str = Field("personal", min_length=1, pattern=r"\S")
     nshots: int | None = Field(None, description="number of shots; null for none")
@@ -96,7 +103,7 @@ class DiskQuota(_Open):
 
 
 class Job(_Open):
-    """A job object; the queue fields are null unless the job waits in the queue."""
+    """A job object; ``frequencies`` only once measured; queue fields null unless queued."""
 
     pid: str
     user: UserRef
@@ -108,7 +115,9 @@ class Job(_Open):
     transpiled_circuit: str | None = None
     num_qubits: int | None = None
     result_path: str | None = None
-    frequencies: dict[str, int] | None = None
+    frequencies: dict[str, int] | None = Field(
+        None, description="bitstring -> count; absent until the job is measured"
+    )
     nshots: int | None = None
     stdout: str | None = None
     stderr: str | None = None

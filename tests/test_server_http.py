@@ -406,7 +406,7 @@ def test_an_unexpected_error_is_500_internal_error_and_logged_without_the_token(
 
 
 def parse(*argv: str) -> argparse.Namespace:
-    from qibo_client.server.cli import add_serve_arguments
+    from qibo_client.cli.serve import add_serve_arguments
 
     parser = argparse.ArgumentParser()
     add_serve_arguments(parser)
@@ -450,7 +450,7 @@ def test_serve_parses_repeated_tokens_through_the_qibo_client_command():
 
 
 def test_device_flags_choose_the_devices_offered(tmp_path):
-    from qibo_client.server.cli import _load_config
+    from qibo_client.cli.serve import _load_config
 
     config = _load_config(tmp_path, [("numpy", 7)])
     assert [(d.name, d.max_num_qubits) for d in config.devices] == [("numpy", 7)]
@@ -460,7 +460,7 @@ def test_device_flags_choose_the_devices_offered(tmp_path):
 
 
 def test_stored_token_is_made_once_with_mode_0600_and_reused(tmp_path, capsys):
-    from qibo_client.server.cli import _users
+    from qibo_client.cli.serve import _users
 
     args = argparse.Namespace(token=None)
     [(token, email)] = _users(args, tmp_path)

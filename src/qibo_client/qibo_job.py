@@ -11,13 +11,13 @@ root (:mod:`qibo_client.bootstrap`) picks them from the URL and environment.
 from __future__ import annotations
 
 import contextlib
-import html
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qibo_client import job_display, job_results
 from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.polling import PollPolicy, poll_interval, timeout_error
 from qibo_client.domain.records import JobDeletion, JobInfo, StoredResult
@@ -41,11 +41,6 @@ if TYPE_CHECKING:
     from qibo_client.bootstrap import Adapters
 
 __all__ = ["QiboJob", "QiboJobStatus", "convert_str_to_job_status"]
-
-#: Statuses of a download that mean "this server has no downloads" (the 0.3 generation).
-NO_DOWNLOAD_STATUSES = frozenset({404, 405, 410})
-#: How much of a failed job's stdout/stderr is shown.
-LOG_TAIL = 2000
 
 
 def _quietly(action: Callable[[], object]) -> None:
@@ -246,9 +241,9 @@ class QiboJob:
                 threading.Thread(target=_quietly, args=(store.prepare,), daemon=True).start()
                 status = self._wait_final(wait, deadline, timeout, progress)
             if self._wired().inline_results_only:
-                return self._inline_result(pid, status)
+                return job_results.inline_result(self, status)
             try:
-                stored = self._download(pid, store, deadline)
+                stored = job_results.download(self, store, deadline)
             except DeadlineExceededError:
                 raise timeout_error(pid, timeout, self.info) from None
             except IncompleteDownloadError:
@@ -257,18 +252,20 @@ class QiboJob:
                 self.renderer.show_error(error)
                 return None
             except QiboApiError as error:
-                if error.status not in NO_DOWNLOAD_STATUSES or isinstance(error, TransientError):
+                if error.status not in job_results.NO_DOWNLOAD_STATUSES or isinstance(
+                    error, TransientError
+                ):
                     raise
                 # A server of the 0.3 generation: the result is in the job object.
                 self._wired().inline_results_only = True
-                return self._inline_result(pid, status)
+                return job_results.inline_result(self, status)
             self._keep(stored)
             progress.results_folder = str(stored.folder)
 
         if status is QiboJobStatus.ERROR:
             self.renderer.show_message(
                 f"Job {pid} exited with error. Results folder: {self.results_folder}"
-                + self._logs_text(),
+                + job_results.logs_text(self.info),
                 level="error",
             )
             return None
@@ -280,44 +277,6 @@ class QiboJob:
             )
             return None
         return store.load(stored)
-
-    def _logs_text(self) -> str:
-        """The job's ``stdout``/``stderr`` from its object, as lines to show (may be empty)."""
-        info = self.info
-        parts = []
-        for name in ("stdout", "stderr"):
-            text = getattr(info, name, None) if info else None
-            if text and text.strip():
-                parts.append(f"\n{name}:\n{text.strip()[-LOG_TAIL:]}")
-        return "".join(parts)
-
-    def _inline_result(self, pid: str, status: QiboJobStatus | None) -> Any:
-        """The result from the job object's ``frequencies`` (a server with no download).
-
-        ``None`` on error, with the job's logs shown, as the published 0.3.0 does.
-        """
-        if status is QiboJobStatus.ERROR:
-            self.renderer.show_message(
-                f"Job {pid} exited with error."
-                + (self._logs_text() or " The server sent no logs."),
-                level="error",
-            )
-            return None
-        counts = self.info.frequencies if self.info else None
-        if counts is None:
-            self.renderer.show_message(
-                f"Job {pid} succeeded, but the server offers no result download and its "
-                "job object carries no 'frequencies'; nothing to rebuild the result from",
-                level="error",
-            )
-            return None
-        from qibo_client.results.frequencies import outcomes_from_frequencies
-
-        try:
-            return outcomes_from_frequencies(counts)
-        except UnsafeResultError as error:
-            self.renderer.show_error(error)
-            return None
 
     def frequencies(
         self, wait: float | None = 0.5, verbose: bool = True, *, timeout: float | None = None
@@ -347,15 +306,6 @@ class QiboJob:
     def _keep(self, stored: StoredResult) -> None:
         self.results_folder = stored.folder
         self.results_path = stored.result_file
-
-    def _download(self, pid: str, store: ResultStore, deadline: Deadline) -> StoredResult:
-        """Fetch the archive into the store (the transport retries a broken transfer)."""
-        server = self.base_url
-
-        def receive(stream: Any) -> StoredResult:
-            return store.save(server, pid, stream)
-
-        return self.transport.fetch_result(pid, receive, deadline=deadline.at)
 
     # -- like concurrent.futures.Future ------------------------------------------------
 
@@ -466,37 +416,15 @@ class QiboJob:
         deletion: JobDeletion = self.transport.delete_job(validate_pid(self.pid))
         return deletion.response if deletion.response is not None else deletion
 
-    def _fields(self) -> dict[str, Any]:
-        status = self._status.name if self._status else (self._status_text or "unknown")
-        fields: dict[str, Any] = {
-            "pid": self.pid,
-            "status": status,
-            "device": self.device,
-            "project": self.project,
-            "base_url": self.base_url,
-        }
-        if self.queue_position is not None:
-            fields["queue_position"] = self.queue_position
-        if self.results_folder is not None:
-            fields["results_folder"] = str(self.results_folder)
-        return fields
+    # -- how a job shows itself --------------------------------------------------------
 
     def __repr__(self) -> str:
-        inner = ", ".join(
-            f"{key}={value}" if key == "status" else f"{key}={value!r}"
-            for key, value in self._fields().items()
-        )
-        return f"QiboJob({inner})"
+        return job_display.text(self)
 
     def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
         """Fields for Rich's pretty printer (no import of rich needed)."""
-        yield from self._fields().items()
+        yield from job_display.fields(self).items()
 
     def _repr_html_(self) -> str:
         """A small table for Jupyter."""
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(key)}</th>"
-            f"<td>{html.escape(str(value))}</td></tr>"
-            for key, value in self._fields().items()
-        )
-        return f"<table><caption>QiboJob</caption>{rows}</table>"
+        return job_display.html_table(self)

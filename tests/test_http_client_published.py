@@ -21,7 +21,7 @@ from tests.support.http import (
 
 import qibo_client
 from qibo_client.adapters.http_transport import HttpTransport
-from qibo_client.exceptions import JobPostServerError, QiboApiError
+from qibo_client.exceptions import JobPostServerError, QiboApiError, TransientError
 from qibo_client.qibo_job import QiboJob, QiboJobStatus
 
 BASE = "https://cloud.example"
@@ -201,11 +201,17 @@ def test_a_404_with_detail_is_an_api_error_with_that_message(client, mocked):
         ("", "text/plain", "HTTP 502"),
     ],
 )
-def test_a_non_json_502_is_an_api_error(client, mocked, body, content_type, message):
+def test_a_non_json_502_is_an_api_error(mocked, renderer, body, content_type, message):
+    # The transport's own settings (no pause between retries), through the same keyword.
+    transport = HttpTransport(BASE, TOKEN, backoff_factor=0)
+    client = qibo_client.Client(TOKEN, BASE, transport=transport, renderer=renderer)
     mocked.get(f"{API}/jobs/", status=502, body=body, content_type=content_type)
     with pytest.raises(QiboApiError) as caught:
         client.print_job_info()
+    client.close()
     assert (caught.value.status, caught.value.message) == (502, message)
+    assert isinstance(caught.value, TransientError)  # asking again later may work
+    assert len(mocked.calls) == transport.retries + 1  # one retry layer, not two
 
 
 def test_delete_job_and_delete_all_jobs(client, mocked, renderer):

@@ -25,13 +25,17 @@ from qibo_client.domain.records import JobInfo, JobSubmission
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
 from qibo_client.exceptions import (
     InvalidArgumentError,
-    InvalidArgumentTypeError,
     JobPostServerError,
 )
 from qibo_client.ports import Renderer, ResultStore, Transport
 from qibo_client.protocol.readers import validate_pid
 from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, TOKEN_HEADER
 from qibo_client.qibo_job import QiboJob
+from qibo_client.submission import (
+    check_submission_arguments,
+    circuit_to_raw,
+    local_dry_run,
+)
 
 __all__ = ["Client", "JobPostServerError"]
 
@@ -67,49 +71,6 @@ def _check_client_package(minimum_text: str) -> None:
         )
 
 
-def circuit_to_raw(circuit: Any) -> dict[str, Any] | str:
-    """What is sent as ``circuit``: a qibo circuit's ``.raw``, sent as it is.
-
-    A dict is taken as already raw; a string is an OpenQASM 2 program (a
-    ``.raw`` may be one), sent unchanged for the server to parse.
-    """
-    raw = circuit if isinstance(circuit, (Mapping, str)) else getattr(circuit, "raw", None)
-    if isinstance(raw, str):
-        if not raw.strip():
-            raise InvalidArgumentError(
-                "run_circuit got an empty string: send a qibo Circuit or OpenQASM 2"
-            )
-        return raw
-    if not isinstance(raw, Mapping):
-        raise InvalidArgumentTypeError(
-            "run_circuit needs a qibo Circuit (or its .raw dict, or an OpenQASM 2 string), "
-            f"got {type(circuit).__name__}"
-        )
-    return dict(raw)
-
-
-def _check_submission_arguments(device: Any, project: Any, nshots: Any, verbatim: Any) -> None:
-    """Refuse arguments no server would take, before anything is sent.
-
-    The errors are ``ValueError``/``TypeError`` and also :class:`QiboApiError`,
-    which code written for the published client (where the server refused) catches.
-    """
-    if not isinstance(device, str) or not device.strip():
-        raise InvalidArgumentError(f"device must name a device such as 'numpy', got {device!r}")
-    if not isinstance(project, str) or not project.strip():
-        raise InvalidArgumentError(
-            f"project must be a project name such as 'personal', got {project!r}"
-        )
-    if nshots is not None and (
-        isinstance(nshots, bool) or not isinstance(nshots, int) or nshots < 1
-    ):
-        raise InvalidArgumentError(
-            f"nshots must be a positive whole number or None, got {nshots!r}"
-        )
-    if not isinstance(verbatim, bool):
-        raise InvalidArgumentTypeError(f"verbatim must be True or False, got {verbatim!r}")
-
-
 def _map_concurrently(
     action: Callable[[Any], QiboJob], items: list[Any], concurrency: int
 ) -> list[QiboJob]:
@@ -126,6 +87,10 @@ def _map_concurrently(
         first.submitted_jobs = [f.result() for f in futures if f.exception() is None]  # type: ignore[union-attr]
         raise first  # type: ignore[misc]
     return [f.result() for f in futures]
+
+
+#: The name the asyncio client imports.
+_check_submission_arguments = check_submission_arguments
 
 
 class Client:
@@ -240,19 +205,25 @@ class Client:
         verbatim: bool = False,
         *,
         idempotency_key: str | None = None,
-    ) -> QiboJob:
+        dry_run: bool = False,
+    ) -> Any:
         """Submit a circuit to run on ``device`` and return its :class:`QiboJob`.
 
         Raises :class:`JobPostServerError` if the server refuses the job. The
         version check runs once per client, not before every submission.
         ``idempotency_key`` (generated when not given) lets a server that
-        supports it recognise a repeated submission.
+        supports it recognise a repeated submission. ``dry_run=True`` runs
+        nothing and returns a :class:`~qibo_client.domain.records.DryRunReport`
+        of what the job would cost (checked by the server when it has the
+        ``dry-run`` extension, else only by this client, saying what is unknown).
         """
         raw = circuit_to_raw(circuit)
-        _check_submission_arguments(device, project, nshots, verbatim)
+        check_submission_arguments(device, project, nshots, verbatim)
         if not self._versions_checked:
             self.check_client_server_qibo_versions()
         submission = JobSubmission(raw, device, project, nshots, verbatim)
+        if dry_run:
+            return self.transport.dry_run(submission) or local_dry_run(submission)
         pid = self.transport.submit_job(
             submission, idempotency_key=idempotency_key or uuid.uuid4().hex
         )
@@ -366,7 +337,7 @@ class Client:
         raised with the queued jobs in its ``submitted_jobs`` attribute.
         """
         raws = [circuit_to_raw(c) for c in circuits]
-        _check_submission_arguments(device, project, nshots, verbatim)
+        check_submission_arguments(device, project, nshots, verbatim)
         if not self._versions_checked:
             self.check_client_server_qibo_versions()
 

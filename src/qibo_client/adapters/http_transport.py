@@ -24,6 +24,7 @@ from qibo_client.adapters.http_stream import HttpResultStream, out_of_time, pref
 from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.records import (
     DiskQuota,
+    DryRunReport,
     JobDeletion,
     JobInfo,
     JobSubmission,
@@ -281,6 +282,17 @@ class HttpTransport(Transport):
             return readers.read_deletion(pid, data, response)
 
         return self._exchange("DELETE", url, Deadline(None), handle)
+
+    def dry_run(self, submission: JobSubmission) -> DryRunReport | None:
+        if wire.DRY_RUN not in self.extensions:
+            return None
+        url = self._url(wire.DRY_RUN_PATH)
+        unlimited = Deadline(None)
+        handle = self._reader(
+            lambda data: readers.read_dry_run(data, submission.device), unlimited, "POST", url
+        )
+        # Nothing is queued by a dry run, so it is as safe to repeat as a read.
+        return self._exchange("POST", url, unlimited, handle, json=submission_body(submission))
 
     def cancel_job(self, pid: str) -> bool:
         if wire.CANCEL not in self.extensions:

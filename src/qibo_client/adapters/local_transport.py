@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.records import (
     DiskQuota,
+    DryRunReport,
     JobDeletion,
     JobInfo,
     JobSubmission,
@@ -170,6 +171,14 @@ class LocalServerTransport(Transport):
     def delete_job(self, pid: str) -> JobDeletion:
         path = wire.job_path(readers.validate_pid(pid))
         return readers.read_deletion(pid, self._call("DELETE", path, "delete_job", self._token, pid))
+
+    def dry_run(self, submission: JobSubmission) -> DryRunReport | None:
+        if wire.DRY_RUN not in self.extensions:
+            return None
+        answer = self._call(
+            "POST", wire.DRY_RUN_PATH, "dry_run", self._token, submission_body(submission)
+        )
+        return readers.read_dry_run(answer, submission.device)
 
     def cancel_job(self, pid: str) -> bool:
         if wire.CANCEL not in self.extensions:

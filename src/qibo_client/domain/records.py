@@ -149,3 +149,23 @@ class StoredResult:
     pid: str
     folder: Path
     result_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class DryRunReport:
+    """What a job would cost, checked without running it (``run_circuit(..., dry_run=True)``).
+
+    ``checked_by`` is ``"server"`` when the server checked the circuit, device,
+    project and quota (extension ``dry-run``), ``"client"`` when only this
+    client could look (a server without the extension): then the fields it
+    cannot know are ``None`` and named in ``unknown``.
+    """
+
+    checked_by: str
+    device: str
+    nqubits: int | None = None
+    memory_bytes: int | None = None
+    nshots: int | None = None
+    estimated_seconds: float | None = None
+    detail: str = ""
+    unknown: tuple[str, ...] = ()

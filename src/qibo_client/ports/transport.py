@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from qibo_client.domain.records import (
     DiskQuota,
+    DryRunReport,
     JobDeletion,
     JobInfo,
     JobSubmission,
@@ -146,6 +147,15 @@ class Transport(ABC):
     @abstractmethod
     def delete_job(self, pid: str) -> JobDeletion:
         """Delete one job; say what the server answered."""
+
+    def dry_run(self, submission: JobSubmission) -> DryRunReport | None:
+        """Have the server check a submission and say what it would cost (extension ``dry-run``).
+
+        ``None`` when the server lacks the extension (the client then checks
+        what it can itself). Raise :class:`~qibo_client.exceptions.JobPostServerError`
+        when the server says the job would be refused.
+        """
+        return None
 
     def cancel_job(self, pid: str) -> bool:
         """Ask the server to stop the job (extension ``cancel``); True if it took the request.

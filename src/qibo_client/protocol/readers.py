@@ -16,6 +16,7 @@ from typing import Any
 
 from qibo_client.domain.records import (
     DiskQuota,
+    DryRunReport,
     JobDeletion,
     JobInfo,
     Partition,
@@ -245,3 +246,23 @@ def read_deletion(pid: str, data: object, response: Any = None) -> JobDeletion:
     """A ``DELETE jobs/<pid>/`` answer; its body is not relied on (a ``detail`` if any)."""
     detail = data.get("detail") if isinstance(data, Mapping) else None
     return JobDeletion(pid, detail if isinstance(detail, str) else None, response)
+
+
+def read_dry_run(data: object, device: str) -> DryRunReport:
+    """A ``POST jobs/dry_run/`` 2xx answer; without ``nqubits`` it is a refusal (like a submission)."""
+    obj = expect_mapping(data, "the dry-run answer")
+    if "nqubits" not in obj:
+        read_submission_answer(obj)  # raises JobPostServerError with the server's detail
+    nqubits = _optional_number(obj, "nqubits")
+    memory = _optional_number(obj, "memory_bytes")
+    nshots = _optional_number(obj, "nshots")
+    detail = obj.get("detail")
+    return DryRunReport(
+        checked_by="server",
+        device=_optional_str(obj, "device") or device,
+        nqubits=int(nqubits) if nqubits is not None else None,
+        memory_bytes=int(memory) if memory is not None else None,
+        nshots=int(nshots) if nshots is not None else None,
+        estimated_seconds=_optional_number(obj, "estimated_seconds"),
+        detail=detail if isinstance(detail, str) else "",
+    )

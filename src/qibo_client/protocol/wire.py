@@ -26,8 +26,10 @@ IDEMPOTENCY: Final = "idempotency"
 #: ``POST jobs/<pid>/cancel/`` stops a queued or running job; it ends as ``error``
 #: with ``"cancelled": true`` (a final status every client already knows).
 CANCEL: Final = "cancel"
+#: ``POST jobs/dry_run/`` with a submission body checks it and answers its cost, running nothing.
+DRY_RUN: Final = "dry-run"
 #: Every extension this package knows the name of.
-KNOWN_EXTENSIONS: Final = frozenset({LONG_POLL, IDEMPOTENCY, CANCEL})
+KNOWN_EXTENSIONS: Final = frozenset({LONG_POLL, IDEMPOTENCY, CANCEL, DRY_RUN})
 
 
 def parse_extensions(header_value: str | None) -> frozenset[str]:
@@ -41,6 +43,7 @@ def parse_extensions(header_value: str | None) -> frozenset[str]:
 VERSION_PATH: Final = "qibo_version/"
 JOBS_PATH: Final = "jobs/"
 BULK_DELETE_PATH: Final = "jobs/bulk_delete/"
+DRY_RUN_PATH: Final = "jobs/dry_run/"
 DISK_QUOTA_PATH: Final = "disk_quota/"
 PROJECT_QUOTAS_PATH: Final = "projectquotas/"
 #: Where every path above hangs from, on the server (``<base URL>/api/``).

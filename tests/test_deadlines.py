@@ -112,3 +112,17 @@ def test_result_timeout_is_one_deadline(behaviour) -> None:
     assert {seen.method for seen in server.seen} == {"GET"}
     assert caught.value.pid == PID
     assert f"client.get_job({PID!r})" in str(caught.value)
+
+
+def test_a_port_nobody_listens_on_fails_fast_and_says_how_often_it_tried() -> None:
+    from tests.support.http import refusing_url
+
+    with refusing_url() as url:
+        transport = HttpTransport(url, TOKEN)  # the default retries (5)
+        started = time.monotonic()
+        with pytest.raises(TransientError) as caught:
+            transport.server_version()
+        took = time.monotonic() - started
+    assert took < 3, f"a refused connection took {took:.1f} s to report"
+    assert "tried 3 times" in str(caught.value)
+    assert "refused" in str(caught.value).lower()

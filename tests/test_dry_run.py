@@ -54,3 +54,18 @@ def test_a_refusal_by_a_server_with_the_extension_is_a_job_post_server_error() -
         {"nqubits": 3, "memory_bytes": 128, "nshots": 10, "estimated_seconds": 0.2}, "numpy"
     )
     assert (report.checked_by, report.nqubits, report.estimated_seconds) == ("server", 3, 0.2)
+
+
+def test_a_unitary_gate_is_refused_before_sending_naming_the_gate() -> None:
+    import numpy as np
+
+    from qibo_client.exceptions import QiboApiError
+
+    server = MockServer()
+    c = Circuit(2)
+    c.add(gates.H(0))
+    c.add(gates.Unitary(np.eye(4), 0, 1))
+    with pytest.raises(TypeError, match=r"Unitary \(gate 1\).*OpenQASM") as caught:
+        mock_client(server).run_circuit(c, device="numpy", nshots=10)
+    assert isinstance(caught.value, QiboApiError)  # caught by code written for 0.2.x too
+    assert server.submissions == []

@@ -8,6 +8,7 @@ cannot do a dry run.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -38,7 +39,9 @@ def circuit_to_raw(circuit: Any) -> dict[str, Any] | str:
             "run_circuit needs a qibo Circuit (or its .raw dict, or an OpenQASM 2 string), "
             f"got {type(circuit).__name__}"
         )
-    return dict(raw)
+    checked = dict(raw)
+    check_json_safe(checked)
+    return checked
 
 
 def check_submission_arguments(device: Any, project: Any, nshots: Any, verbatim: Any) -> None:
@@ -61,6 +64,33 @@ def check_submission_arguments(device: Any, project: Any, nshots: Any, verbatim:
         )
     if not isinstance(verbatim, bool):
         raise InvalidArgumentTypeError(f"verbatim must be True or False, got {verbatim!r}")
+
+
+def check_json_safe(raw: Mapping[str, Any]) -> None:
+    """Refuse, before sending, a ``circuit.raw`` that JSON cannot carry, naming the gate.
+
+    ``gates.Unitary`` (and any gate holding a numpy array) puts an array in its
+    ``init_args``; JSON has no arrays of complex numbers, so such a circuit
+    could only fail later with a raw ``TypeError``.
+    """
+    try:
+        json.dumps(raw, allow_nan=False)
+        return
+    except (TypeError, ValueError):
+        pass
+    culprits = []
+    for index, entry in enumerate(raw.get("queue") or []):
+        try:
+            json.dumps(entry, allow_nan=False)
+        except (TypeError, ValueError):
+            name = entry.get("name", "?") if isinstance(entry, Mapping) else "?"
+            culprits.append(f"{name} (gate {index})")
+    where = ", ".join(culprits[:5]) or "a field outside the gate queue"
+    raise InvalidArgumentTypeError(
+        f"the circuit cannot be sent: {where} holds data JSON cannot carry (a numpy array, "
+        "a complex number, NaN or infinity). Decompose such gates into standard gates "
+        "(e.g. with qibo's transpiler), or send the circuit as OpenQASM (circuit.to_qasm())"
+    )
 
 
 def qubits_of(raw: Mapping[str, Any] | str) -> int | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import requests
 import tenacity
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
 
 from qibo_client.domain.deadline import Deadline
@@ -24,6 +25,9 @@ from qibo_client.exceptions import IncompleteDownloadError
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 #: The longest pause between two tries, whatever the server's Retry-After says.
 MAX_PAUSE = 30.0
+#: Retries when nothing listens at the address (connection refused): a restarting
+#: server is back in a moment, a wrong port never; either way, say so quickly.
+REFUSED_RETRIES = 2
 
 
 class RetryableAnswer(Exception):
@@ -59,11 +63,26 @@ def retry_after(error: BaseException | None) -> float | None:
         return None
 
 
+def refused(error: BaseException | None) -> bool:
+    """True for a connection nobody accepted (nothing listens there)."""
+    seen = 0
+    while error is not None and seen < 8:
+        if isinstance(error, (ConnectionRefusedError, NewConnectionError)):
+            return True
+        error = getattr(error, "reason", None) or error.__cause__ or error.__context__
+        seen += 1
+    if isinstance(error, requests.ConnectionError):
+        return "refused" in str(error).lower()
+    return False
+
+
 @dataclass
 class RetryOutcome:
     """Why the retries ended, read after the last failure."""
 
     out_of_time: bool = False
+    #: How many times the request was sent.
+    attempts: int = 0
 
 
 def retrying(
@@ -87,6 +106,9 @@ def retrying(
         if left is not None and (state.upcoming_sleep or 0.0) >= left:
             outcome.out_of_time = True
             return True
+        error = state.outcome.exception() if state.outcome else None
+        if refused(error):
+            return state.attempt_number > min(retries, REFUSED_RETRIES)
         return state.attempt_number > retries
 
     return tenacity.Retrying(

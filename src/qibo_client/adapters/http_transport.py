@@ -128,6 +128,7 @@ class HttpTransport(Transport):
         try:
             for attempt in retrying(self.retries, self._backoff_factor, deadline, outcome):
                 with attempt:
+                    outcome.attempts += 1
                     response = self._once(method, url, deadline, **kw)
                     try:
                         if response.status_code in RETRY_STATUSES:
@@ -146,7 +147,7 @@ class HttpTransport(Transport):
                 raise out_of_time(method, url, "the answer") from error
             if download and isinstance(error, IncompleteDownloadError):
                 raise
-            failure = support.network_error(method, url, error, self.retries + 1, self._token)
+            failure = support.network_error(method, url, error, outcome.attempts, self._token)
             raise self._transient(failure, outcome) from error
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -1,0 +1,145 @@
+"""The client's limits against a server it should not have to trust (issue 11, client side).
+
+JSON answers are read with a size cap and a depth limit, over a real loopback
+server; what a server's answer echoes back of the user's token is masked
+before anything is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.support.http import FaultServer, job_object, reply
+
+from qibo_client.adapters.http_stream import nested_deeper_than
+from qibo_client.adapters.http_transport import HttpTransport
+from qibo_client.exceptions import MalformedResponseError
+from qibo_client.protocol.wire import MAX_JSON_DEPTH
+
+TOKEN = "hardening-token-0123456789"
+PID = "job-1"
+
+
+def transport_for(server: FaultServer) -> HttpTransport:
+    return HttpTransport(server.url, TOKEN, retries=0)
+
+
+def send_json_bytes(body: bytes):
+    def behaviour(handler: BaseHTTPRequestHandler, index: int) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return behaviour
+
+
+def nested_job(depth: int) -> bytes:
+    """A valid job object with one extra field nested ``depth`` arrays deep."""
+    return b'{"pid": "job-1", "status": "running", "extra": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+def endless_json(handler: BaseHTTPRequestHandler, index: int) -> None:
+    """An answer that never ends: no length, one string growing for ever."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.end_headers()
+    handler.close_connection = True
+    try:
+        handler.wfile.write(b'{"pid": "job-1", "status": "')
+        while True:
+            handler.wfile.write(b"x" * 65536)
+    except OSError:
+        pass  # the client hung up, as it should
+
+
+def test_an_answer_nested_past_the_depth_limit_is_malformed() -> None:
+    # Before: any depth Python's parser survives (about 1,000) was accepted.
+    with (
+        FaultServer(send_json_bytes(nested_job(MAX_JSON_DEPTH + 1))) as server,
+        pytest.raises(MalformedResponseError, match="nested more than 64"),
+    ):
+        transport_for(server).get_job(PID)
+
+
+def test_an_answer_within_the_depth_limit_is_read() -> None:
+    body = nested_job(MAX_JSON_DEPTH - 1)  # plus the object around it: exactly the limit
+    with FaultServer(send_json_bytes(body)) as server:
+        info = transport_for(server).get_job(PID)
+    assert info.pid == PID and info.status == "running"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    text = '"' + "[{" * 5000 + '\\"' + "]}" * 10 + '"'
+    body = b'{"pid": "job-1", "status": "running", "note": ' + text.encode() + b"}"
+    with FaultServer(send_json_bytes(body)) as server:
+        info = transport_for(server).get_job(PID)
+    assert info.raw["note"].startswith("[{[{")
+
+
+def test_a_100000_deep_answer_is_malformed_not_a_recursion_error() -> None:
+    with FaultServer(send_json_bytes(nested_job(100_000))) as server:
+        started = time.monotonic()
+        with pytest.raises(MalformedResponseError, match="nested"):
+            transport_for(server).get_job(PID)
+    assert time.monotonic() - started < 5
+
+
+def test_an_endless_answer_is_malformed_not_a_memory_error() -> None:
+    with (
+        FaultServer(endless_json) as server,
+        pytest.raises(MalformedResponseError, match=r"more than \d+ bytes of JSON"),
+    ):
+        transport_for(server).get_job(PID, deadline=time.monotonic() + 60)
+
+
+def test_a_job_list_with_a_deep_field_is_malformed() -> None:
+    jobs = [job_object(PID, "success")]
+    deep = {"a": None}
+    node = deep
+    for _ in range(MAX_JSON_DEPTH):
+        node["a"] = {"a": None}
+        node = node["a"]
+    jobs[0]["extra"] = deep
+
+    def behaviour(handler: BaseHTTPRequestHandler, index: int) -> None:
+        reply(handler, 200, jobs)
+
+    with (
+        FaultServer(behaviour) as server,
+        pytest.raises(MalformedResponseError, match="nested more than 64"),
+    ):
+        transport_for(server).list_jobs()
+
+
+def depth_of(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(depth_of, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(depth_of, value), default=0)
+    return 0
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ ,:aé\n'),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet='[]{}"\\a'), inner, max_size=4)
+    ),
+    max_leaves=60,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=JSON_VALUES, ascii_only=st.booleans(), limit=st.integers(0, 8))
+def test_the_depth_count_agrees_with_the_parsed_value(
+    value: object, ascii_only: bool, limit: int
+) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    assert nested_deeper_than(text, limit) == (depth_of(value) > limit)

@@ -16,11 +16,13 @@ from urllib.parse import urlsplit
 
 from qibo_client.exceptions import ConfigurationError
 from qibo_client.plugins.manager import (
+    TransportPlugin,
     renderer_plugins,
     result_store_plugins,
     transport_plugins,
 )
 from qibo_client.ports import Renderer, ResultStore, Transport
+from qibo_client.ports.async_transport import AsyncTransport
 
 if TYPE_CHECKING:
     from qibo_client.drivers.watch import DoneWatcher
@@ -46,18 +48,34 @@ def url_scheme(url: str) -> str:
     return scheme
 
 
-def build_transport(url: str, token: str) -> Transport:
-    """A transport for ``url``, chosen by its scheme among the registered plugins."""
+def _transport_plugin(url: str) -> TransportPlugin:
+    """The registered transport plugin that serves ``url``'s scheme."""
     scheme = url_scheme(url)
     plugins = transport_plugins()
     for plugin in plugins:
         if scheme in plugin.schemes:
-            return plugin.factory(url, token)
+            return plugin
     known = sorted({s for plugin in plugins for s in plugin.schemes})
     raise ConfigurationError(
         f"no transport serves '{scheme}://' URLs (known schemes: {', '.join(known)}); "
         "check the URL, or install the plugin that provides this scheme"
     )
+
+
+def build_transport(url: str, token: str) -> Transport:
+    """A transport for ``url``, chosen by its scheme among the registered plugins."""
+    return _transport_plugin(url).factory(url, token)
+
+
+def build_async_transport(url: str, token: str) -> AsyncTransport:
+    """An asynchronous transport for ``url``: its plugin's ``async_factory``, else the
+    plugin's blocking transport run in a pool of threads."""
+    plugin = _transport_plugin(url)
+    if plugin.async_factory is not None:
+        return plugin.async_factory(url, token)
+    from qibo_client.adapters.threaded_transport import ThreadedAsyncTransport
+
+    return ThreadedAsyncTransport(plugin.factory(url, token))
 
 
 def build_renderer(name: str | None = None) -> Renderer:
@@ -159,6 +177,61 @@ def wire(
         renderer = renderer or build_renderer(ui)  # a name given is checked now
     return Adapters(
         transport if transport is not None else build_transport(url, token),
+        result_store=result_store,
+        renderer=renderer,
+        ui=ui,
+    )
+
+
+class AsyncAdapters:
+    """An ``AsyncClient``'s adapters: an asynchronous transport, given or built at once;
+    the result store and renderer built on first use, once, as in :class:`Adapters`."""
+
+    def __init__(
+        self,
+        transport: AsyncTransport,
+        *,
+        result_store: ResultStore | None = None,
+        renderer: Renderer | None = None,
+        ui: str | None = None,
+    ) -> None:
+        self.transport = transport
+        self._result_store = result_store
+        self._renderer = renderer
+        self._ui = ui
+        self._lock = threading.Lock()
+        #: As :attr:`Adapters.inline_results_only`.
+        self.inline_results_only = False
+
+    @property
+    def result_store(self) -> ResultStore:
+        with self._lock:
+            if self._result_store is None:
+                self._result_store = build_result_store()
+            return self._result_store
+
+    @property
+    def renderer(self) -> Renderer:
+        with self._lock:
+            if self._renderer is None:
+                self._renderer = build_renderer(self._ui)
+            return self._renderer
+
+
+def wire_async(
+    url: str,
+    token: str,
+    *,
+    transport: AsyncTransport | None = None,
+    result_store: ResultStore | None = None,
+    renderer: Renderer | None = None,
+    ui: str | None = None,
+) -> AsyncAdapters:
+    """The adapters for an ``AsyncClient`` of ``url``: those handed in, the rest from plugins."""
+    if ui is not None:
+        renderer = renderer or build_renderer(ui)  # a name given is checked now
+    return AsyncAdapters(
+        transport if transport is not None else build_async_transport(url, token),
         result_store=result_store,
         renderer=renderer,
         ui=ui,

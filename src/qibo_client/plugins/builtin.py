@@ -15,9 +15,11 @@ import os
 import sys
 from collections.abc import Callable
 
+from qibo_client.exceptions import ConfigurationError
 from qibo_client.plugins.hookspecs import hookimpl
 from qibo_client.plugins.registrations import RendererPlugin, ResultStorePlugin, TransportPlugin
 from qibo_client.ports import Renderer, ResultStore, Transport
+from qibo_client.ports.async_transport import AsyncTransport
 
 
 def _make_http(url: str, token: str) -> Transport:
@@ -30,6 +32,25 @@ def _make_local(url: str, token: str) -> Transport:
     from qibo_client.adapters.local_transport import LocalServerTransport
 
     return LocalServerTransport(url, token)
+
+
+def _make_async_http(url: str, token: str) -> AsyncTransport:
+    try:
+        from qibo_client.adapters.httpx_transport import AsyncHttpTransport
+    except ModuleNotFoundError as error:
+        if error.name != "httpx":
+            raise
+        raise ConfigurationError(
+            "AsyncClient over http(s):// needs httpx: pip install 'qibo-client[async]'"
+        ) from None
+    return AsyncHttpTransport(url, token)
+
+
+def _make_async_local(url: str, token: str) -> AsyncTransport:
+    from qibo_client.adapters.local_transport import LocalServerTransport
+    from qibo_client.adapters.threaded_transport import ThreadedAsyncTransport
+
+    return ThreadedAsyncTransport(LocalServerTransport(url, token))
 
 
 def _make_filesystem() -> ResultStore:
@@ -75,7 +96,11 @@ class http_transport:
     def qibo_client_register_transports(register: Callable[[TransportPlugin], None]) -> None:
         register(
             TransportPlugin(
-                "http", ("http", "https"), _make_http, "HTTP(S) to a Qibo server (requests)"
+                "http",
+                ("http", "https"),
+                _make_http,
+                "HTTP(S) to a Qibo server (requests; httpx for AsyncClient)",
+                async_factory=_make_async_http,
             )
         )
 
@@ -88,7 +113,11 @@ class local_transport:
     def qibo_client_register_transports(register: Callable[[TransportPlugin], None]) -> None:
         register(
             TransportPlugin(
-                "local", ("local",), _make_local, "in-process Qibo server on qibo's simulators"
+                "local",
+                ("local",),
+                _make_local,
+                "in-process Qibo server on qibo's simulators",
+                async_factory=_make_async_local,
             )
         )
 

@@ -12,16 +12,24 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from qibo_client.ports import Renderer, ResultStore, Transport
+    from qibo_client.ports.async_transport import AsyncTransport
 
 
 @dataclass(frozen=True)
 class TransportPlugin:
-    """A transport adapter on offer, for the URL schemes it serves."""
+    """A transport adapter on offer, for the URL schemes it serves.
+
+    ``async_factory(url, token)``, when given, builds the
+    :class:`~qibo_client.ports.async_transport.AsyncTransport` that
+    ``AsyncClient`` uses; without it, ``AsyncClient`` runs ``factory``'s
+    transport in a pool of threads.
+    """
 
     name: str
     schemes: tuple[str, ...]
     factory: Callable[[str, str], Transport]
     description: str = ""
+    async_factory: Callable[[str, str], AsyncTransport] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,403 @@
+"""AsyncHttpTransport: the asynchronous transport port spoken over HTTP(S) with httpx.
+
+The twin of :class:`~qibo_client.adapters.http_transport.HttpTransport`:
+paths, headers and readers from :mod:`qibo_client.protocol`; the same retry
+policy (:func:`qibo_client.adapters.http_retry.retrying`'s wait and stop, run
+by tenacity's ``AsyncRetrying``), so a request is tried ``retries + 1`` times
+at most, only when safe to repeat, and never past the caller's deadline,
+which bounds each whole exchange (``asyncio.timeout``). Needs the ``async``
+extra (``pip install 'qibo-client[async]'``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+import httpx
+import tenacity
+
+from qibo_client.adapters import http_support as support
+from qibo_client.adapters import httpx_stream as stream
+from qibo_client.adapters.http_retry import RETRY_STATUSES, RetryableAnswer, RetryOutcome, retrying
+from qibo_client.adapters.http_stream import out_of_time
+from qibo_client.domain.deadline import Deadline
+from qibo_client.domain.records import (
+    DiskQuota,
+    JobDeletion,
+    JobInfo,
+    JobSubmission,
+    ProjectQuota,
+    ServerVersion,
+)
+from qibo_client.drivers.aio import BlockingPool
+from qibo_client.exceptions import (
+    IncompleteDownloadError,
+    JobPostServerError,
+    MalformedResponseError,
+    QiboApiError,
+    SubmissionOutcomeUnknownError,
+    TransientError,
+)
+from qibo_client.ports import ResultStream
+from qibo_client.ports.async_transport import AsyncTransport
+from qibo_client.protocol import readers, wire
+from qibo_client.protocol.writers import submission_body
+
+T = TypeVar("T")
+Handle = Callable[[httpx.Response], Awaitable[T]]
+
+#: What a retry is worth trying after: no answer, a broken one, or a "later".
+RETRYABLE = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.DecodingError,
+    IncompleteDownloadError,
+    RetryableAnswer,
+)
+#: Failures after which a submission surely never reached the server.
+NEVER_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
+
+
+def _words(response: httpx.Response) -> Any:
+    """``response`` for :mod:`~qibo_client.adapters.http_support`, which reads only what both
+    libraries' answers have (``status_code``, ``headers``, ``text``, ``json()``)."""
+    return cast(Any, response)
+
+
+class AsyncHttpTransport(AsyncTransport):
+    """Talks to a Qibo server over HTTP(S) with one pooled ``httpx.AsyncClient``.
+
+    The settings mean what they mean for ``HttpTransport``. ``transport`` hands
+    httpx a transport of its own (``httpx.MockTransport`` in tests).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        connect_timeout: float = 10,
+        read_timeout: float = 60,
+        retries: int = 5,
+        backoff_factor: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        support.check_settings(token, connect_timeout, read_timeout, retries, backoff_factor)
+        self._token = token
+        self.base_url = url
+        self._root = url.rstrip("/")
+        self._connect_timeout = float(connect_timeout)
+        self._read_timeout = float(read_timeout)
+        self.retries = retries
+        self._backoff_factor = float(backoff_factor)
+        self._extensions: set[str] = set()
+        self._long_poll_refused = False
+        self._pool = BlockingPool("results", 2)  # where a downloaded archive is received
+        self._client = httpx.AsyncClient(
+            headers={
+                wire.TOKEN_HEADER: token,
+                wire.CLIENT_VERSION_HEADER: support.client_version(),
+            },
+            follow_redirects=True,
+            transport=transport,
+            event_hooks={"request": [self._keep_token_home], "response": [self._note_extensions]},
+        )
+
+    def __repr__(self) -> str:
+        return f"AsyncHttpTransport(url={self.base_url!r})"
+
+    # -- plumbing -------------------------------------------------------------------
+
+    @property
+    def extensions(self) -> frozenset[str]:
+        return frozenset(self._extensions)
+
+    async def _keep_token_home(self, request: httpx.Request) -> None:
+        """Drop the token from a request (a redirect) that leaves the server's origin."""
+        if not support.same_origin(self._root, str(request.url)):
+            request.headers.pop(wire.TOKEN_HEADER, None)
+
+    async def _note_extensions(self, response: httpx.Response) -> None:
+        self._extensions |= wire.parse_extensions(response.headers.get(wire.EXTENSIONS_HEADER))
+
+    def _url(self, path: str) -> str:
+        return f"{self._root}/api/{path}"
+
+    def _timeout(self, deadline: Deadline, hold: float = 0.0) -> httpx.Timeout:
+        connect = max(deadline.cap(self._connect_timeout), 0.001)
+        read = max(deadline.cap(self._read_timeout + hold), 0.001)
+        return httpx.Timeout(read, connect=connect, pool=connect)
+
+    async def _once(
+        self, method: str, url: str, deadline: Deadline, handle: Handle[T], hold: float, **kw: Any
+    ) -> T:
+        """One try: send, then ``handle`` a 2xx; a "try later" becomes :class:`RetryableAnswer`."""
+        if deadline.expired:
+            raise out_of_time(method, url, "the answer")
+        request = self._client.build_request(
+            method, url, timeout=self._timeout(deadline, hold), **kw
+        )
+        response = await self._client.send(request, stream=True)
+        try:
+            if response.status_code in RETRY_STATUSES:
+                raise RetryableAnswer(_words(await stream.error_page(response)))
+            return await handle(await self._ok(response, method, url))
+        finally:
+            await response.aclose()
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        deadline: Deadline,
+        handle: Handle[T],
+        *,
+        download: bool = False,
+        hold: float = 0.0,
+        **kw: Any,
+    ) -> T:
+        """Send a request safe to repeat; errors as ``HttpTransport._exchange`` raises them."""
+        outcome = RetryOutcome()
+        policy = retrying(self.retries, self._backoff_factor, deadline, outcome)
+        attempts = tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(RETRYABLE),
+            wait=policy.wait,
+            stop=policy.stop,
+            reraise=True,
+        )
+        try:
+            async with asyncio.timeout(deadline.remaining()):
+                async for attempt in attempts:
+                    with attempt:
+                        outcome.attempts += 1
+                        return await self._once(method, url, deadline, handle, hold, **kw)
+        except TimeoutError:
+            raise out_of_time(method, url, "the answer") from None
+        except RetryableAnswer as error:
+            if outcome.out_of_time:
+                raise out_of_time(method, url, "an answer other than 'try later'") from None
+            answered = support.api_error(error.response, method, url, self._token)
+            raise _transient(answered) from None
+        except (httpx.TransportError, httpx.DecodingError, IncompleteDownloadError) as error:
+            if deadline.expired or outcome.out_of_time:
+                raise out_of_time(method, url, "the answer") from error
+            if download and isinstance(error, IncompleteDownloadError):
+                raise
+            failure = support.network_error(method, url, error, outcome.attempts, self._token)
+            raise _transient(failure) from error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _ok(self, response: httpx.Response, method: str, url: str) -> httpx.Response:
+        if not 200 <= response.status_code < 300:
+            page = await stream.error_page(response)
+            raise support.api_error(_words(page), method, url, self._token)
+        return response
+
+    def _reader(self, reader: Callable[[Any], T], method: str, url: str) -> Handle[T]:
+        """Read a 2xx JSON answer with a protocol reader; token masked in any error."""
+
+        async def handle(response: httpx.Response) -> T:
+            body = await stream.read_body(response)
+            try:
+                data = stream.decode_json(response, body)
+            except ValueError as error:
+                if isinstance(error, MalformedResponseError):
+                    raise
+                page = _words(stream.complete(response, body))
+                raise support.not_json(page, method, url, self._token) from None
+            try:
+                return reader(data)
+            except (MalformedResponseError, JobPostServerError) as error:
+                scrubbed = support.scrub(error.message, self._token)
+                if scrubbed != error.message:
+                    raise type(error)(scrubbed) from None
+                raise
+
+        return handle
+
+    async def _get(self, path: str, reader: Callable[[Any], T], deadline: float | None) -> T:
+        url = self._url(path)
+        return await self._exchange(
+            "GET", url, Deadline(deadline), self._reader(reader, "GET", url)
+        )
+
+    # -- the port ---------------------------------------------------------------------
+
+    async def server_version(self, *, deadline: float | None = None) -> ServerVersion:
+        return await self._get(wire.VERSION_PATH, readers.read_server_version, deadline)
+
+    async def submit_job(
+        self, submission: JobSubmission, *, idempotency_key: str | None = None
+    ) -> str:
+        url = self._url(wire.JOBS_PATH)
+        headers = {wire.IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
+        request = self._client.build_request(
+            "POST",
+            url,
+            json=submission_body(submission),
+            headers=headers,
+            timeout=self._timeout(Deadline(None)),
+        )
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise self._submission_error(error, url, idempotency_key) from error
+        try:
+            if response.status_code in support.OUTCOME_UNKNOWN_STATUSES:
+                # A gateway error may come after the server queued the job.
+                page = _words(await stream.error_page(response))
+                answered = support.api_error(page, "POST", url, self._token)
+                raise support.gateway_submission_error(answered, idempotency_key, self.extensions)
+            handle = self._reader(readers.read_submission_answer, "POST", url)
+            return await handle(await self._ok(response, "POST", url))
+        finally:
+            await response.aclose()
+
+    def _submission_error(self, error: httpx.HTTPError, url: str, key: str | None) -> QiboApiError:
+        """What a failed ``POST jobs/`` means: surely not queued, or perhaps queued."""
+        cause = support.describe_failure(error)
+        server = url.rsplit("/api/", 1)[0]
+        if isinstance(error, NEVER_SENT):
+            message = (
+                f"the server at {server} could not be reached ({cause}); the job was NOT "
+                "submitted: check the URL and your network, then submit again"
+            )
+            return QiboApiError(0, "POST", url, support.scrub(message, self._token))
+        if key and wire.IDEMPOTENCY in self.extensions:
+            advice = f"resubmit with run_circuit(..., idempotency_key={key!r}) to get the same job"
+        elif key:
+            advice = (
+                "check await client.jobs() first; if the job is not there, resubmit with "
+                f"run_circuit(..., idempotency_key={key!r})"
+            )
+        else:
+            advice = "check await client.jobs() before submitting again"
+        message = (
+            f"no answer came from {server} after the job was sent ({cause}): the job may or "
+            f"may not be queued; {advice}"
+        )
+        return SubmissionOutcomeUnknownError(
+            method="POST",
+            url=url,
+            message=support.scrub(message, self._token),
+            idempotency_key=key or "",
+        )
+
+    async def get_job(
+        self,
+        pid: str,
+        *,
+        hold: float = 0.0,
+        known_status: str | None = None,
+        deadline: float | None = None,
+    ) -> JobInfo:
+        url = self._url(wire.job_path(readers.validate_pid(pid)))
+        limit = Deadline(deadline)
+        handle = self._reader(lambda data: readers.read_job(data, pid), "GET", url)
+        if hold > 0 and not self._long_poll_refused:
+            seconds = max(1, round(min(hold, wire.MAX_HOLD_SECONDS)))
+            params = {wire.HOLD_PARAM: seconds, wire.KNOWN_STATUS_PARAM: known_status}
+            try:
+                return await self._exchange("GET", url, limit, handle, params=params, hold=seconds)
+            except QiboApiError as error:
+                if error.status != 400 or self.supports_long_poll:
+                    raise
+                # A server without long-poll that rejects unknown parameters: never send them again.
+                self._long_poll_refused = True
+        return await self._exchange("GET", url, limit, handle)
+
+    async def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
+        return await self._get(wire.JOBS_PATH, readers.read_job_list, deadline)
+
+    async def fetch_result(
+        self, pid: str, receive: Callable[[ResultStream], T], *, deadline: float | None = None
+    ) -> T:
+        url = self._url(wire.download_path(readers.validate_pid(pid)))
+
+        async def handle(response: httpx.Response) -> T:
+            kind = response.headers.get("Content-Type", "").lower()
+            if "json" in kind or "html" in kind:
+                page = await stream.error_page(response)
+                raise MalformedResponseError(
+                    support.scrub(
+                        f"the download of job {pid} answered status {response.status_code} "
+                        f"with Content-Type {kind}, not a result archive: "
+                        f"{support.shorten(page.text)!r}",
+                        self._token,
+                    )
+                )
+            archive = await stream.spool_archive(response, pid)
+            return await self._pool.run(_receive_then_close, receive, archive)
+
+        return await self._exchange("GET", url, Deadline(deadline), handle, download=True)
+
+    async def delete_job(self, pid: str) -> JobDeletion:
+        url = self._url(wire.job_path(readers.validate_pid(pid)))
+
+        async def handle(response: httpx.Response) -> JobDeletion:
+            body = await stream.read_body(response)
+            try:
+                data = stream.decode_json(response, body)
+            except ValueError:
+                data = None
+            return readers.read_deletion(pid, data, stream.complete(response, body))
+
+        return await self._exchange("DELETE", url, Deadline(None), handle)
+
+    async def cancel_job(self, pid: str) -> bool:
+        if wire.CANCEL not in self.extensions:
+            return False
+        url = self._url(wire.cancel_path(readers.validate_pid(pid)))
+        request = self._client.build_request("POST", url, timeout=self._timeout(Deadline(None)))
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise support.network_error("POST", url, error, 1, self._token) from error
+        try:
+            await self._ok(response, "POST", url)  # 404: no such job of this user
+            return True
+        finally:
+            await response.aclose()
+
+    async def delete_all_jobs(self) -> list[str]:
+        url = self._url(wire.BULK_DELETE_PATH)
+        handle = self._reader(readers.read_deleted, "DELETE", url)
+        return await self._exchange("DELETE", url, Deadline(None), handle)
+
+    async def disk_quota(self) -> DiskQuota:
+        return await self._get(wire.DISK_QUOTA_PATH, readers.read_disk_quota, None)
+
+    async def project_quotas(self) -> list[ProjectQuota]:
+        return await self._get(wire.PROJECT_QUOTAS_PATH, readers.read_project_quotas, None)
+
+    async def aclose(self) -> None:
+        try:
+            await self._client.aclose()
+        finally:
+            await self._pool.aclose()
+
+
+def _transient(error: QiboApiError) -> TransientError:
+    return TransientError(
+        status=error.status,
+        method=error.method,
+        url=error.url,
+        message=error.message,
+        payload=error.payload,
+    )
+
+
+def _receive_then_close(receive: Callable[[ResultStream], T], archive: ResultStream) -> T:
+    """In a pool thread: hand the received archive to the (blocking) store, then free it."""
+    with archive:
+        return receive(archive)

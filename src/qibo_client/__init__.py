@@ -13,6 +13,8 @@ try:
 except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare source tree
     __version__ = "0+unknown"
 
+from typing import TYPE_CHECKING, Any
+
 from qibo_client.futures import (
     ALL_COMPLETED,
     FIRST_COMPLETED,
@@ -23,10 +25,24 @@ from qibo_client.futures import (
 from qibo_client.qibo_client import Client
 from qibo_client.qibo_job import QiboJob, QiboJobStatus
 
+if TYPE_CHECKING:
+    from qibo_client.aio import AsyncClient
+
+
+def __getattr__(name: str) -> Any:
+    """``AsyncClient`` is imported on first use, so ``import qibo_client`` stays cheap."""
+    if name == "AsyncClient":
+        from qibo_client.aio import AsyncClient
+
+        return AsyncClient
+    raise AttributeError(f"module 'qibo_client' has no attribute {name!r}")
+
+
 __all__ = [
     "ALL_COMPLETED",
     "FIRST_COMPLETED",
     "FIRST_EXCEPTION",
+    "AsyncClient",
     "Client",
     "QiboJob",
     "QiboJobStatus",

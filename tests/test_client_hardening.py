@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -18,8 +19,9 @@ from tests.support.http import FaultServer, job_object, reply
 
 from qibo_client.adapters.http_stream import nested_deeper_than
 from qibo_client.adapters.http_transport import HttpTransport
-from qibo_client.exceptions import MalformedResponseError
+from qibo_client.exceptions import MalformedResponseError, UnsafeResultError
 from qibo_client.protocol.wire import MAX_JSON_DEPTH
+from qibo_client.results import load_result_file
 
 TOKEN = "hardening-token-0123456789"
 PID = "job-1"
@@ -143,3 +145,95 @@ def test_the_depth_count_agrees_with_the_parsed_value(
 ) -> None:
     text = json.dumps(value, ensure_ascii=ascii_only)
     assert nested_deeper_than(text, limit) == (depth_of(value) > limit)
+
+
+# -- results.npy: samples drawn at load time are bounded ------------------------------
+
+
+def measurement_json(*qubits: int) -> str:
+    from qibo import gates
+
+    return gates.M(*qubits).to_json()
+
+
+def write_npy(path: Path, payload: dict[str, object]) -> Path:
+    import numpy as np
+
+    np.save(path, payload, allow_pickle=True)
+    return path
+
+
+def circuit_result_payload(nshots: int, qubits: tuple[int, ...] = (0,)) -> dict[str, object]:
+    import numpy as np
+
+    state = np.zeros(2 ** (max(qubits) + 1), dtype=complex)
+    state[0] = 1
+    return {
+        "dtype": "CircuitResult",
+        "state": state,
+        "measurements": [measurement_json(*qubits)],
+        "probabilities": np.eye(1, 2 ** len(qubits)).ravel(),
+        "samples": None,
+        "nshots": nshots,
+        "nqubits": max(qubits) + 1,
+        "qibo": "0.3.6",
+    }
+
+
+def test_a_tiny_file_claiming_5e7_shots_is_refused_quickly(tmp_path: Path) -> None:
+    # Before: qibo drew the 50,000,000 samples at load time (8 s, 2.4 GB).
+    path = write_npy(tmp_path / "results.npy", circuit_result_payload(50_000_000))
+    assert path.stat().st_size < 1024
+    started = time.monotonic()
+    with pytest.raises(UnsafeResultError, match="50000000 shots"):
+        load_result_file(path)
+    assert time.monotonic() - started < 2
+
+
+def test_outcomes_without_samples_claiming_too_many_shots_are_refused(tmp_path: Path) -> None:
+    # Before: loaded, and the first samples() or frequencies() call drew them all.
+    import numpy as np
+
+    payload = {
+        "dtype": "MeasurementOutcomes",
+        "measurements": [measurement_json(0)],
+        "probabilities": np.array([0.5, 0.5]),
+        "samples": None,
+        "nshots": 50_000_000,
+        "nqubits": 1,
+        "qibo": "0.3.6",
+    }
+    with pytest.raises(UnsafeResultError, match="50000000 shots"):
+        load_result_file(write_npy(tmp_path / "results.npy", payload))
+
+
+def test_shots_times_measured_qubits_is_bounded_too(tmp_path: Path) -> None:
+    # 2,000,000 shots of 104 measured qubits: 208 million sample values to draw.
+    import numpy as np
+
+    payload = {
+        "dtype": "MeasurementOutcomes",
+        "measurements": [measurement_json(*range(104))],
+        "probabilities": np.array([0.5, 0.5]),
+        "samples": None,
+        "nshots": 2_000_000,
+        "nqubits": 104,
+        "qibo": "0.3.6",
+    }
+    with pytest.raises(UnsafeResultError, match="sample values"):
+        load_result_file(write_npy(tmp_path / "results.npy", payload))
+
+
+def test_results_within_the_bound_still_draw_their_samples(tmp_path: Path) -> None:
+    result = load_result_file(write_npy(tmp_path / "results.npy", circuit_result_payload(1000)))
+    assert result.samples().shape == (1000, 1)
+    assert dict(result.frequencies()) == {"0": 1000}
+
+
+def test_stored_samples_are_not_drawn_so_not_bounded_by_shots(tmp_path: Path) -> None:
+    import numpy as np
+
+    payload = circuit_result_payload(3)
+    payload["samples"] = np.zeros((3, 1), dtype=np.int64)
+    result = load_result_file(write_npy(tmp_path / "results.npy", payload))
+    assert result.samples().shape == (3, 1)

@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from qibo_client.exceptions import UnsafeResultError
+from qibo_client.results.frequencies import MAX_SHOTS
 from qibo_client.results.npy import read_result_payload
 
 RESULT_CLASSES = ("QuantumState", "MeasurementOutcomes", "CircuitResult")
 MEASUREMENT_KWARGS = {"register_name", "collapse", "basis", "p0", "p1"}
 BASES = {"X", "Y", "Z"}
 MAX_MEASUREMENT_JSON = 1 << 20
+#: The most sample values (shots x measured qubits) drawn for a file that holds
+#: probabilities but no samples: qibo keeps them as int64, so 1 GiB.
+MAX_DRAWN_SAMPLE_VALUES = 1 << 27
 
 
 def _bad(kind: str, what: str) -> UnsafeResultError:
@@ -50,7 +54,7 @@ def _check_state(payload: dict[str, Any], kind: str) -> None:
         raise _bad(kind, f"a density matrix of shape {state.shape}")
 
 
-def _check_measurement(text: object, kind: str) -> None:
+def _check_measurement(text: object, kind: str) -> list[int]:
     if not isinstance(text, str) or len(text) > MAX_MEASUREMENT_JSON:
         raise _bad(kind, "a measurement that is not a JSON text")
     try:
@@ -74,14 +78,16 @@ def _check_measurement(text: object, kind: str) -> None:
     result = gate.get("measurement_result", {"samples": None})
     if not isinstance(result, dict) or not isinstance(result.get("samples"), list | type(None)):
         raise _bad(kind, f"measurement result {result!r:.80}")
+    return args
 
 
 def _check_measurements(payload: dict[str, Any], kind: str) -> None:
     measurements = payload.get("measurements")
     if not isinstance(measurements, list):
         raise _bad(kind, "no 'measurements' list")
+    measured: set[int] = set()
     for text in measurements:
-        _check_measurement(text, kind)
+        measured.update(_check_measurement(text, kind))
     for key in ("probabilities", "samples"):
         if key not in payload:
             raise _bad(kind, f"no '{key}' field")
@@ -94,6 +100,32 @@ def _check_measurements(payload: dict[str, Any], kind: str) -> None:
         value = payload.get(key)
         if value is not None and not (_is_int(value) and value >= 0):
             raise _bad(kind, f"'{key}' = {value!r:.40}")
+    if samples is None:
+        _check_samples_to_draw(payload.get("nshots"), len(measured), kind)
+
+
+def _check_samples_to_draw(nshots: Any, measured: int, kind: str) -> None:
+    """Refuse a file whose samples qibo would draw from its probabilities beyond our bounds.
+
+    A file may hold probabilities and a shot count instead of samples; qibo
+    draws the samples (on load for a ``CircuitResult``, on first use
+    otherwise), so a few hundred bytes could claim gigabytes of them.
+    """
+    if nshots is None:
+        return
+    shots = int(nshots)  # a numpy integer must not overflow below
+    if shots > MAX_SHOTS:
+        raise _bad(
+            kind,
+            f"no samples but {shots} shots to draw, more than the {MAX_SHOTS} this client draws",
+        )
+    if shots * measured > MAX_DRAWN_SAMPLE_VALUES:
+        raise _bad(
+            kind,
+            f"no samples but {shots} shots of {measured} measured qubits to draw: "
+            f"{shots * measured} sample values, more than the {MAX_DRAWN_SAMPLE_VALUES} "
+            "this client draws",
+        )
 
 
 def check_payload(payload: dict[str, Any]) -> str:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import httpx
 import tenacity
 
 from qibo_client.adapters import http_support as support
 from qibo_client.adapters import httpx_stream as stream
+from qibo_client.adapters import httpx_support as hx
 from qibo_client.adapters.http_retry import RETRY_STATUSES, RetryableAnswer, RetryOutcome, retrying
 from qibo_client.adapters.http_stream import out_of_time
 from qibo_client.domain.deadline import Deadline
@@ -37,8 +38,6 @@ from qibo_client.exceptions import (
     JobPostServerError,
     MalformedResponseError,
     QiboApiError,
-    SubmissionOutcomeUnknownError,
-    TransientError,
 )
 from qibo_client.ports import ResultStream
 from qibo_client.ports.async_transport import AsyncTransport
@@ -47,31 +46,6 @@ from qibo_client.protocol.writers import submission_body
 
 T = TypeVar("T")
 Handle = Callable[[httpx.Response], Awaitable[T]]
-
-#: What a retry is worth trying after: no answer, a broken one, or a "later".
-RETRYABLE = (
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    httpx.RemoteProtocolError,
-    httpx.DecodingError,
-    IncompleteDownloadError,
-    RetryableAnswer,
-)
-#: Failures after which a submission surely never reached the server.
-NEVER_SENT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.ProxyError,
-    httpx.UnsupportedProtocol,
-    httpx.LocalProtocolError,
-)
-
-
-def _words(response: httpx.Response) -> Any:
-    """``response`` for :mod:`~qibo_client.adapters.http_support`, which reads only what both
-    libraries' answers have (``status_code``, ``headers``, ``text``, ``json()``)."""
-    return cast(Any, response)
 
 
 class AsyncHttpTransport(AsyncTransport):
@@ -150,7 +124,7 @@ class AsyncHttpTransport(AsyncTransport):
         response = await self._client.send(request, stream=True)
         try:
             if response.status_code in RETRY_STATUSES:
-                raise RetryableAnswer(_words(await stream.error_page(response)))
+                raise RetryableAnswer(hx.words(await stream.error_page(response)))
             return await handle(await self._ok(response, method, url))
         finally:
             await response.aclose()
@@ -170,7 +144,7 @@ class AsyncHttpTransport(AsyncTransport):
         outcome = RetryOutcome()
         policy = retrying(self.retries, self._backoff_factor, deadline, outcome)
         attempts = tenacity.AsyncRetrying(
-            retry=tenacity.retry_if_exception_type(RETRYABLE),
+            retry=tenacity.retry_if_exception_type(hx.RETRYABLE),
             wait=policy.wait,
             stop=policy.stop,
             reraise=True,
@@ -187,20 +161,20 @@ class AsyncHttpTransport(AsyncTransport):
             if outcome.out_of_time:
                 raise out_of_time(method, url, "an answer other than 'try later'") from None
             answered = support.api_error(error.response, method, url, self._token)
-            raise _transient(answered) from None
+            raise hx.transient(answered) from None
         except (httpx.TransportError, httpx.DecodingError, IncompleteDownloadError) as error:
             if deadline.expired or outcome.out_of_time:
                 raise out_of_time(method, url, "the answer") from error
             if download and isinstance(error, IncompleteDownloadError):
                 raise
             failure = support.network_error(method, url, error, outcome.attempts, self._token)
-            raise _transient(failure) from error
+            raise hx.transient(failure) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _ok(self, response: httpx.Response, method: str, url: str) -> httpx.Response:
         if not 200 <= response.status_code < 300:
             page = await stream.error_page(response)
-            raise support.api_error(_words(page), method, url, self._token)
+            raise support.api_error(hx.words(page), method, url, self._token)
         return response
 
     def _reader(self, reader: Callable[[Any], T], method: str, url: str) -> Handle[T]:
@@ -213,7 +187,7 @@ class AsyncHttpTransport(AsyncTransport):
             except ValueError as error:
                 if isinstance(error, MalformedResponseError):
                     raise
-                page = _words(stream.complete(response, body))
+                page = hx.words(stream.complete(response, body))
                 raise support.not_json(page, method, url, self._token) from None
             try:
                 return reader(data)
@@ -251,47 +225,19 @@ class AsyncHttpTransport(AsyncTransport):
         try:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as error:
-            raise self._submission_error(error, url, idempotency_key) from error
+            raise hx.submission_error(
+                error, url, idempotency_key, self.extensions, self._token
+            ) from error
         try:
             if response.status_code in support.OUTCOME_UNKNOWN_STATUSES:
                 # A gateway error may come after the server queued the job.
-                page = _words(await stream.error_page(response))
+                page = hx.words(await stream.error_page(response))
                 answered = support.api_error(page, "POST", url, self._token)
                 raise support.gateway_submission_error(answered, idempotency_key, self.extensions)
             handle = self._reader(readers.read_submission_answer, "POST", url)
             return await handle(await self._ok(response, "POST", url))
         finally:
             await response.aclose()
-
-    def _submission_error(self, error: httpx.HTTPError, url: str, key: str | None) -> QiboApiError:
-        """What a failed ``POST jobs/`` means: surely not queued, or perhaps queued."""
-        cause = support.describe_failure(error)
-        server = url.rsplit("/api/", 1)[0]
-        if isinstance(error, NEVER_SENT):
-            message = (
-                f"the server at {server} could not be reached ({cause}); the job was NOT "
-                "submitted: check the URL and your network, then submit again"
-            )
-            return QiboApiError(0, "POST", url, support.scrub(message, self._token))
-        if key and wire.IDEMPOTENCY in self.extensions:
-            advice = f"resubmit with run_circuit(..., idempotency_key={key!r}) to get the same job"
-        elif key:
-            advice = (
-                "check await client.jobs() first; if the job is not there, resubmit with "
-                f"run_circuit(..., idempotency_key={key!r})"
-            )
-        else:
-            advice = "check await client.jobs() before submitting again"
-        message = (
-            f"no answer came from {server} after the job was sent ({cause}): the job may or "
-            f"may not be queued; {advice}"
-        )
-        return SubmissionOutcomeUnknownError(
-            method="POST",
-            url=url,
-            message=support.scrub(message, self._token),
-            idempotency_key=key or "",
-        )
 
     async def get_job(
         self,
@@ -385,16 +331,6 @@ class AsyncHttpTransport(AsyncTransport):
             await self._client.aclose()
         finally:
             await self._pool.aclose()
-
-
-def _transient(error: QiboApiError) -> TransientError:
-    return TransientError(
-        status=error.status,
-        method=error.method,
-        url=error.url,
-        message=error.message,
-        payload=error.payload,
-    )
 
 
 def _receive_then_close(receive: Callable[[ResultStream], T], archive: ResultStream) -> T:

@@ -417,6 +417,8 @@ def test_the_built_ins_are_registered_without_any_entry_point(monkeypatch):
         "filesystem",
         "rich_ui",
         "logging_ui",
+        "notebook_ui",
+        "none_ui",
     }
 
 
@@ -434,5 +436,5 @@ def test_a_client_works_when_the_installed_metadata_cannot_be_read():
         """
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "HttpTransport\n['logging', 'rich'] ['filesystem']\n"
+    assert done.stdout == "HttpTransport\n['logging', 'none', 'notebook', 'rich'] ['filesystem']\n"
     assert "could not read the installed plugins (metadata unreadable)" in done.stderr

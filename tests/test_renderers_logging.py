@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import time
 
 import pytest
 from tests.support.renderers import (
@@ -26,8 +27,33 @@ from qibo_client.presentation import tables
 
 @pytest.fixture
 def captured(request: pytest.FixtureRequest):
+    """A renderer whose waits count as long from the start (``show_after=0``): stage lines at once."""
     logger, handler = listening_logger(f"qibo_client.tests.{request.node.name}")
-    return LoggingRenderer(logger), handler
+    return LoggingRenderer(logger, show_after=0), handler
+
+
+def test_a_short_job_logs_only_its_final_line():
+    logger, handler = listening_logger("qibo_client.tests.short_job")
+    view = LoggingRenderer(logger).start_progress(queued())
+    view.update(snapshot(QiboJobStatus.RUNNING, elapsed_seconds=0.3))
+    view.finish(snapshot(QiboJobStatus.SUCCESS, elapsed_seconds=0.4), results_folder="/r/pid-1")
+    assert handler.messages == ["Job pid-1 finished: SUCCESS in 0.4 s; results in /r/pid-1"]
+
+
+def test_a_long_wait_logs_its_stage_once_it_has_lasted():
+    logger, handler = listening_logger("qibo_client.tests.long_wait")
+    view = LoggingRenderer(logger, show_after=0.1).start_progress(queued())
+    assert handler.messages == []
+    deadline = time.monotonic() + 5
+    while not handler.messages and time.monotonic() < deadline:
+        time.sleep(0.02)  # no update comes (a held long-poll): the timer tells the stage
+    view.update(queued(elapsed_seconds=2.0))
+    view.finish(snapshot(QiboJobStatus.SUCCESS, elapsed_seconds=3.0))
+    assert handler.messages == [
+        "Job pid-1 QUEUEING (device numpy, project personal): "
+        "position 3 in queue, estimated start in 1:02:05",
+        "Job pid-1 finished: SUCCESS in 3.0 s",
+    ]
 
 
 def test_progress_logs_one_line_per_status_change(captured):
@@ -241,7 +267,8 @@ def test_a_waiting_job_logs_each_stage_once():
 
     logger, handler = listening_logger("qibo_client.tests.job_wait")
     transport = ScriptedTransport(["queueing", "queueing", "queueing", "running", "success"])
-    job = QiboJob("job-9", "fake://server", transport=transport, renderer=LoggingRenderer(logger))
+    renderer = LoggingRenderer(logger, show_after=0)  # as a long wait: every stage is told
+    job = QiboJob("job-9", "fake://server", transport=transport, renderer=renderer)
     assert job.wait(wait=0.0) is QiboJobStatus.SUCCESS
     assert [m.split(":")[0].split(" in ")[0] for m in handler.messages] == [
         "Job job-9 QUEUEING (device numpy, project personal)",

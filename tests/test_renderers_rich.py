@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import threading
 import time
 import warnings
@@ -18,6 +19,7 @@ from tests.support.renderers import (
     queued,
     snapshot,
 )
+from tests.support.terminal import screen_lines
 
 from qibo_client.adapters.rich_renderer import RichRenderer
 from qibo_client.adapters.rich_views import ElapsedTime, StatusPanel
@@ -124,12 +126,23 @@ def _run_job(renderer: RichRenderer) -> None:
     view.finish(snapshot(QiboJobStatus.SUCCESS, elapsed_seconds=3.04), results_folder="/res/pid-1")
 
 
-def test_progress_on_a_file_ends_with_the_final_panel_and_the_banner():
+def test_progress_on_a_file_prints_a_long_waits_stages_then_one_banner():
     console = plain_console()
-    _run_job(RichRenderer(console))
-    lines = output(console).splitlines()
-    assert lines[-1] == "✔ Job pid-1 finished: SUCCESS in 3.0 s; results in /res/pid-1"
-    panel = "\n".join(lines[:-1])
+    _run_job(RichRenderer(console))  # updates past 1 s: a long wait, told in lines
+    assert output(console).splitlines() == [
+        "Job pid-1 QUEUEING (device numpy, project personal): "
+        "position 3 in queue, estimated start in 1:02:05",
+        "Job pid-1 RUNNING (device numpy, project personal)",
+        "✔ Job pid-1 finished: SUCCESS in 3.0 s",  # compact: the folder is job.results_folder
+    ]
+
+
+def test_final_status_panel_shows_every_field():
+    console = plain_console()
+    elapsed = ElapsedTime()
+    elapsed.freeze(3.04)
+    console.print(StatusPanel(snapshot(QiboJobStatus.SUCCESS), elapsed))
+    panel = output(console)
     for label, value in [
         ("Status", "✔ SUCCESS"),
         ("Queue position", "-"),
@@ -215,22 +228,32 @@ def test_a_broken_console_is_reported_on_stderr_not_raised(capsys):
     assert "qibo-client: could not display (OSError: disk full)" in err
 
 
+def _refresh_threads() -> int:
+    """How many Rich ``Live`` refresh threads are running."""
+    return sum(type(thread).__name__ == "_RefreshThread" for thread in threading.enumerate())
+
+
+def _until(check, timeout: float = 5.0) -> bool:  # Rich signals its thread to stop, without joining
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return check()
+
+
 def test_terminal_runs_a_live_panel_that_ticks_on_its_own():
     console = plain_console(terminal=True)
-    threads_before = threading.active_count()
-    view = RichRenderer(console).start_progress(queued())
-    assert threading.active_count() == threads_before + 1  # Live's refresh thread
+    assert _until(lambda: _refresh_threads() == 0)  # those of earlier tests are gone
+    view = RichRenderer(console, show_after=0).start_progress(queued())  # a long wait, live now
+    assert _refresh_threads() == 1
     time.sleep(0.8)  # no update: only the refresh thread redraws (about 4 times a second)
     drawn = output(console).count("Qibo job")
     assert drawn >= 2
     assert "1:02:05" in output(console)
     view.update(snapshot(QiboJobStatus.RUNNING, elapsed_seconds=1.0))
     view.finish(snapshot(QiboJobStatus.SUCCESS, elapsed_seconds=1.5))
-    deadline = time.monotonic() + 5  # Rich signals its thread to stop, without joining it
-    while threading.active_count() > threads_before and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert threading.active_count() == threads_before
-    assert output(console).rstrip().endswith("✔ Job pid-1 finished: SUCCESS in 1.5 s")
+    assert _until(lambda: _refresh_threads() == 0)
+    # The panel is erased: the wait leaves one line on the screen.
+    assert screen_lines(output(console), 120) == ["✔ Job pid-1 finished: SUCCESS in 1.5 s"]
 
 
 def test_elapsed_time_counts_between_updates_and_freezes_at_the_end():
@@ -255,22 +278,17 @@ def test_ascii_console_gets_ascii_marks():
     assert text.isascii()
 
 
-def test_jupyter_without_ipywidgets_prints_instead_of_going_live(capsys):
+def test_jupyter_without_ipywidgets_prints_instead_of_going_live(capsys, monkeypatch):
     pytest.importorskip("IPython")
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("ipywidgets is installed: Rich runs its live display there")
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # as if it were not installed
     console = Console(file=io.StringIO(), force_jupyter=True, width=100, color_system=None)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Rich's 'install "ipywidgets"' warning would fail here
         _run_job(RichRenderer(console))
     shown = capsys.readouterr().out
     # Outside a kernel IPython shows each printed renderable as one repr line:
-    # two stage lines (queueing, running), the final panel and the banner.
-    assert shown.count("JupyterRenderable") == 4
+    # two stage lines of the long wait (queueing, running), then the banner.
+    assert shown.count("JupyterRenderable") == 3
 
 
 def test_the_rich_plugin_builds_this_renderer():
@@ -278,16 +296,20 @@ def test_the_rich_plugin_builds_this_renderer():
 
 
 NOTEBOOK_CELL = """
+import sys
+sys.modules["ipywidgets"] = None  # as if it were not installed
+
 from qibo_client.bootstrap import build_renderer
 from qibo_client.ports import JobSnapshot
 from qibo_client.domain.status import QiboJobStatus as S
 
-renderer = build_renderer()  # auto-detection must pick Rich inside a kernel
+renderer = build_renderer()  # auto-detection must pick a Rich renderer inside a kernel
 print(type(renderer).__name__, renderer.console.is_jupyter)
 snap = lambda st, **k: JobSnapshot(pid="nb-1", status=st, status_text=st.name, base_url="x://", **k)
-view = renderer.start_progress(snap(S.QUEUEING, queue_position=2, seconds_to_job_start=5))
-view.update(snap(S.RUNNING))
-view.finish(snap(S.SUCCESS, elapsed_seconds=1.0))
+view = renderer.start_progress(snap(S.QUEUEING))
+view.update(snap(S.QUEUEING, queue_position=2, seconds_to_job_start=5, elapsed_seconds=1.5))
+view.update(snap(S.RUNNING, elapsed_seconds=2.0))
+view.finish(snap(S.SUCCESS, elapsed_seconds=2.5))
 """
 
 
@@ -301,27 +323,28 @@ def test_a_real_jupyter_kernel_shows_the_job_without_ipywidgets(monkeypatch):
     outputs = notebook.cells[0].outputs
     streams = {o.name: o.text for o in outputs if o.output_type == "stream"}
     shown = [o.data.get("text/plain", "") for o in outputs if o.output_type == "display_data"]
-    assert streams["stdout"].strip() == "RichRenderer True"
+    assert streams["stdout"].strip() == "NotebookRenderer True"
     assert "ipywidgets" not in streams.get("stderr", "")
-    assert "Job nb-1 finished: SUCCESS in 1.0 s" in shown[-1]
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:  # then each stage is printed once, and the final panel
-        assert "Job nb-1 QUEUEING: position 2 in queue, estimated start in 0:00:05" in shown[0]
-        assert "Job nb-1 RUNNING" in shown[1]
-        assert "Qibo job" in shown[2]
+    # Each stage of the long wait is printed once, then the one closing line.
+    assert len(shown) == 3, shown
+    assert "Job nb-1 QUEUEING: position 2 in queue, estimated start in 0:00:05" in shown[0]
+    assert "Job nb-1 RUNNING" in shown[1]
+    assert "Job nb-1 finished: SUCCESS in 2.5 s" in shown[2]
 
 
-def test_a_waiting_job_ends_with_its_panel_and_banner():
+def test_a_waiting_job_draws_its_panel_then_leaves_one_line():
     from tests.support.fakes import ScriptedTransport
 
     from qibo_client.qibo_job import QiboJob
 
-    console = plain_console()
+    console = plain_console(terminal=True)
     transport = ScriptedTransport(["queueing", "running", "success"])
-    job = QiboJob("job-9", "fake://server", transport=transport, renderer=RichRenderer(console))
+    renderer = RichRenderer(console, show_after=0)  # as a long wait: the panel is drawn
+    job = QiboJob("job-9", "fake://server", transport=transport, renderer=renderer)
     assert job.wait(wait=0.0) is QiboJobStatus.SUCCESS
-    lines = output(console).splitlines()
-    assert lines[-1].startswith("✔ Job job-9 finished: SUCCESS in ")
-    assert _cells_clean("\n".join(lines), "Device") == ["Device", "numpy"]
-    assert _cells_clean("\n".join(lines), "Server") == ["Server", "fake://server"]
+    drawn = output(console)
+    last_frame_first = "\n".join(reversed(drawn.splitlines()))
+    assert _cells_clean(last_frame_first, "Device") == ["Device", "numpy"]
+    assert _cells_clean(last_frame_first, "Server") == ["Server", "fake://server"]
+    (line,) = screen_lines(drawn, 120)
+    assert line.startswith("✔ Job job-9 finished: SUCCESS in ")

@@ -44,7 +44,10 @@ def snapshot(status: QiboJobStatus | None, **fields: Any) -> JobSnapshot:
 
 
 def queued(**fields: Any) -> JobSnapshot:
-    return snapshot(QiboJobStatus.QUEUEING, queue_position=3, seconds_to_job_start=3725.0, **fields)
+    """Job ``pid-1`` queueing, third in the queue, starting in about an hour (unless ``fields`` say)."""
+    values: dict[str, Any] = {"queue_position": 3, "seconds_to_job_start": 3725.0}
+    values.update(fields)
+    return snapshot(QiboJobStatus.QUEUEING, **values)
 
 
 DISK = read_disk_quota(

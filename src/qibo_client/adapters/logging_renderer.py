@@ -13,11 +13,20 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from qibo_client.adapters.display_timing import LOG_EVERY_SECONDS, SHOW_AFTER_SECONDS, call_later
 from qibo_client.domain.records import DiskQuota, JobInfo, ProjectQuota
-from qibo_client.ports.renderer import JobSnapshot, ProgressView, Renderer
+from qibo_client.ports.renderer import (
+    BatchSnapshot,
+    BatchView,
+    JobSnapshot,
+    ProgressView,
+    Renderer,
+)
 from qibo_client.presentation import tables
 
 LOGGER_NAME = "qibo_client"
@@ -72,28 +81,102 @@ def attach_default_handler(logger: logging.Logger) -> bool:
 
 
 class LoggingProgressView(ProgressView):
-    """Logs one line when the job changes stage, and one when the wait ends."""
+    """One line when the wait ends; for a long wait, also one per change of stage.
 
-    def __init__(self, logger: logging.Logger, snapshot: JobSnapshot) -> None:
+    Stage lines begin once the wait has lasted ``show_after`` seconds, so a
+    loop of short jobs logs one line per job.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        snapshot: JobSnapshot,
+        *,
+        show_after: float = SHOW_AFTER_SECONDS,
+    ) -> None:
         self._logger = logger
         self._lines = tables.StatusLines()
-        self.update(snapshot)
+        self._lock = threading.Lock()
+        self._latest = snapshot
+        self._shown = self._closed = False
+        self._show_after = show_after
+        self._timer = call_later(show_after - snapshot.elapsed_seconds, self._show)
 
-    def update(self, snapshot: JobSnapshot) -> None:
+    def _show(self) -> None:
+        with self._lock:
+            if self._closed or self._shown:
+                return
+            self._shown = True
+            self._log_change(self._latest)
+
+    def _log_change(self, snapshot: JobSnapshot) -> None:
         line = self._lines.next_line(snapshot)
         if line is not None:
             self._logger.info("%s", line)
 
+    def update(self, snapshot: JobSnapshot) -> None:
+        with self._lock:
+            self._latest = snapshot
+            if self._shown:
+                self._log_change(snapshot)
+                return
+        if snapshot.elapsed_seconds >= self._show_after:
+            self._show()  # the timer is late (or cannot run): the wait is long already
+
     def finish(self, snapshot: JobSnapshot, *, results_folder: str | None = None) -> None:
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
         failed = snapshot.status is not None and snapshot.status.name == "ERROR"
         level = logging.ERROR if failed else logging.INFO
         self._logger.log(level, tables.finish_line(snapshot, results_folder))
 
 
-class LoggingRenderer(Renderer):
-    """Shows progress, tables and errors as records of one logger (``qibo_client`` by default)."""
+class LoggingBatchView(BatchView):
+    """A line when the batch's counts change, at most one every ``every`` seconds; one at the end."""
 
-    def __init__(self, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        snapshot: BatchSnapshot,
+        *,
+        every: float = LOG_EVERY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger, self._every, self._clock = logger, every, clock
+        self._last_time = clock()
+        self._last_counts = dict(snapshot.counts)
+
+    def update(self, snapshot: BatchSnapshot) -> None:
+        now = self._clock()
+        if now - self._last_time < self._every or snapshot.counts == self._last_counts:
+            return
+        self._last_time, self._last_counts = now, dict(snapshot.counts)
+        self._logger.info("Jobs: %s", tables.batch_line(snapshot))
+
+    def finish(self, snapshot: BatchSnapshot) -> None:
+        failed = snapshot.counts.get("error", 0) > 0
+        level = logging.WARNING if failed or snapshot.done < snapshot.total else logging.INFO
+        self._logger.log(level, "Jobs: %s", tables.batch_finish_line(snapshot))
+
+
+class LoggingRenderer(Renderer):
+    """Shows progress, tables and errors as records of one logger (``qibo_client`` by default).
+
+    A job logs its stage changes only once its wait lasts ``show_after``
+    seconds, and always one closing line; a batch logs its counts at most
+    every ``log_every`` seconds, and one closing line.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger | None = None,
+        *,
+        show_after: float = SHOW_AFTER_SECONDS,
+        log_every: float = LOG_EVERY_SECONDS,
+    ) -> None:
+        self.show_after, self.log_every = show_after, log_every
         if logger is None:
             logger = logging.getLogger(LOGGER_NAME)
             attach_default_handler(logger)
@@ -103,7 +186,10 @@ class LoggingRenderer(Renderer):
         self.logger = logger
 
     def start_progress(self, snapshot: JobSnapshot) -> ProgressView:
-        return LoggingProgressView(self.logger, snapshot)
+        return LoggingProgressView(self.logger, snapshot, show_after=self.show_after)
+
+    def start_batch(self, snapshot: BatchSnapshot) -> BatchView:
+        return LoggingBatchView(self.logger, snapshot, every=self.log_every)
 
     def show_quota(self, disk: DiskQuota, projects: Sequence[ProjectQuota]) -> None:
         table = tables.text_table(tables.QUOTA_HEADERS, tables.quota_rows(projects))

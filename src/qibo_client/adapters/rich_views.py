@@ -1,11 +1,14 @@
-"""The Rich views the Rich renderer shows: a job's status panel, quota and job tables.
+"""The Rich views the Rich renderer shows: a job's status panel, a batch's bar, quota and job tables.
 
 Each view is a small class with ``__rich_console__``; the renderer decides when
-to show them.
+to show them. Live views read the time when drawn (from a clock they are
+given), so a live display ticks between updates: the elapsed time counts up,
+an estimate counts down.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -14,12 +17,13 @@ from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.measure import Measurement
 from rich.panel import Panel
+from rich.progress_bar import ProgressBar
 from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
 from qibo_client.domain.records import DiskQuota, JobInfo, ProjectQuota
-from qibo_client.ports.renderer import JobSnapshot
+from qibo_client.ports.renderer import BatchSnapshot, JobSnapshot
 from qibo_client.presentation import tables
 
 #: Colour of each stage, by the stage's name.
@@ -48,22 +52,32 @@ def stage_style(status: object) -> str:
     return STAGE_STYLES.get(str(status).upper(), "dim")
 
 
+Clock = Callable[[], float]
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
 class ElapsedTime:
     """Elapsed seconds that keep counting between updates, so a live display ticks alone."""
 
-    def __init__(self, seconds: float = 0.0) -> None:
+    def __init__(self, seconds: float = 0.0, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
         self._frozen: float | None = None
         self.sync(seconds)
 
     def sync(self, seconds: float) -> None:
-        self._base = time.monotonic() - (seconds if isinstance(seconds, (int, float)) else 0.0)
+        self._base = self._clock() - (_seconds(seconds) or 0.0)
 
     def freeze(self, seconds: float) -> None:
         self._frozen = seconds
 
     @property
     def seconds(self) -> float:
-        return self._frozen if self._frozen is not None else time.monotonic() - self._base
+        return self._frozen if self._frozen is not None else self._clock() - self._base
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield Text(tables.hms(self.seconds), style="bold")
@@ -72,13 +86,51 @@ class ElapsedTime:
         return Measurement(7, 12)  # h:mm:ss, room for long waits
 
 
-class StatusPanel:
-    """A job's status panel: stage (with a spinner until final), queue, times, where it runs."""
+class Countdown:
+    """Seconds left to an estimated moment, counting down from the last estimate given."""
 
-    def __init__(self, snapshot: JobSnapshot, elapsed: ElapsedTime) -> None:
-        self.snapshot = snapshot
+    def __init__(self, seconds: float | None = None, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self.sync(seconds)
+
+    def sync(self, seconds: float | None) -> None:
+        """Start again from ``seconds`` (``None``: unknown)."""
+        self._value, self._at = _seconds(seconds), self._clock()
+
+    @property
+    def seconds(self) -> float | None:
+        if self._value is None:
+            return None
+        return max(0.0, self._value - (self._clock() - self._at))
+
+
+class StatusPanel:
+    """A job's status panel: stage (with a spinner until final), queue, times, where it runs.
+
+    The estimated start counts down from the latest estimate the server sent;
+    a snapshot repeating the same position and estimate does not reset it.
+    """
+
+    def __init__(
+        self, snapshot: JobSnapshot, elapsed: ElapsedTime, clock: Clock = time.monotonic
+    ) -> None:
         self.elapsed = elapsed
+        self.start_in = Countdown(clock=clock)
+        self._queue: tuple[object, object] | None = None
         self._spinner: Spinner | None = None
+        self.snapshot = snapshot
+
+    @property
+    def snapshot(self) -> JobSnapshot:
+        return self._snapshot
+
+    @snapshot.setter
+    def snapshot(self, snapshot: JobSnapshot) -> None:
+        self._snapshot = snapshot
+        queue = (snapshot.queue_position, snapshot.seconds_to_job_start)
+        if queue != self._queue:
+            self._queue = queue
+            self.start_in.sync(snapshot.seconds_to_job_start)
 
     def _stage(self, options: ConsoleOptions) -> Table:
         name = tables.status_name(self.snapshot)
@@ -104,7 +156,7 @@ class StatusPanel:
         grid.add_row("Status", self._stage(options))
         values = (
             ("Queue position", tables.text(snap.queue_position if queued else None)),
-            ("Estimated start", tables.hms(snap.seconds_to_job_start if queued else None)),
+            ("Estimated start", tables.hms(self.start_in.seconds if queued else None)),
             ("Elapsed", self.elapsed),
             ("Device", tables.text(snap.device)),
             ("Project", tables.text(snap.project)),
@@ -115,6 +167,59 @@ class StatusPanel:
             grid.add_row(label, Text(value) if isinstance(value, str) else value)
         border = stage_style(tables.status_name(snap))
         yield Panel(grid, title="Qibo job", title_align="left", border_style=border, expand=False)
+
+
+class BatchBar:
+    """A batch on one line: a bar, ``n/N done``, the count in each status, elapsed and estimate.
+
+    Once :meth:`finish` is called it shows the closing line instead (the time
+    taken, or that the wait stopped early).
+    """
+
+    def __init__(self, snapshot: BatchSnapshot, clock: Clock = time.monotonic) -> None:
+        self.elapsed = ElapsedTime(snapshot.elapsed_seconds, clock)
+        self.left = Countdown(snapshot.seconds_left, clock)
+        self.final = False
+        self._snapshot = snapshot
+
+    @property
+    def snapshot(self) -> BatchSnapshot:
+        return self._snapshot
+
+    @snapshot.setter
+    def snapshot(self, snapshot: BatchSnapshot) -> None:
+        self._snapshot = snapshot
+        self.elapsed.sync(snapshot.elapsed_seconds)
+        self.left.sync(snapshot.seconds_left)
+
+    def finish(self, snapshot: BatchSnapshot) -> None:
+        self.snapshot = snapshot
+        self.elapsed.freeze(snapshot.elapsed_seconds)
+        self.final = True
+
+    def current(self) -> BatchSnapshot:
+        """The snapshot with the elapsed time and the estimate as of now."""
+        return dataclasses.replace(
+            self._snapshot, elapsed_seconds=self.elapsed.seconds, seconds_left=self.left.seconds
+        )
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        snap = self.current()
+        line = tables.batch_finish_line(snap) if self.final else tables.batch_line(snap)
+        width = 20 if options.max_width >= 80 else max(5, options.max_width // 5)
+        failed = bool(snap.counts.get("error"))
+        bar = ProgressBar(
+            total=max(snap.total, 1),
+            completed=snap.done,
+            width=width,
+            complete_style="yellow" if failed else "blue",
+            finished_style="yellow" if failed else "green",
+        )
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=width, no_wrap=True)
+        grid.add_column(no_wrap=True, overflow="ellipsis")
+        grid.add_row(bar, Text(line))
+        yield grid
 
 
 def _coloured(

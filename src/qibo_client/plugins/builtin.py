@@ -71,6 +71,18 @@ def _make_logging() -> Renderer:
     return LoggingRenderer()
 
 
+def _make_silent() -> Renderer:
+    from qibo_client.adapters.silent_renderer import SilentRenderer
+
+    return SilentRenderer()
+
+
+def _make_notebook() -> Renderer:
+    from qibo_client.adapters.notebook_renderer import NotebookRenderer
+
+    return NotebookRenderer()
+
+
 def in_jupyter_kernel() -> bool:
     """True inside a Jupyter (or other IPython kernel) session; imports nothing new."""
     ipython = sys.modules.get("IPython")
@@ -140,7 +152,7 @@ class filesystem_store:
 
 
 class rich_renderer:
-    """The ``rich`` renderer, chosen on a terminal or in Jupyter."""
+    """The ``rich`` renderer, chosen on a terminal (and in Jupyter, were ``notebook`` missing)."""
 
     @staticmethod
     @hookimpl
@@ -173,6 +185,32 @@ class logging_renderer:
         )
 
 
+class notebook_renderer:
+    """The ``notebook`` renderer, chosen inside a Jupyter kernel."""
+
+    @staticmethod
+    @hookimpl
+    def qibo_client_register_renderers(register: Callable[[RendererPlugin], None]) -> None:
+        register(
+            RendererPlugin(
+                "notebook",
+                _make_notebook,
+                detect=in_jupyter_kernel,
+                priority=20,
+                description="Rich in Jupyter, batches as an ipywidgets bar (or a text line)",
+            )
+        )
+
+
+class silent_renderer:
+    """The ``none`` renderer: shows nothing; chosen only by name."""
+
+    @staticmethod
+    @hookimpl
+    def qibo_client_register_renderers(register: Callable[[RendererPlugin], None]) -> None:
+        register(RendererPlugin("none", _make_silent, description="shows nothing at all"))
+
+
 #: The built-in plugins under the entry-point names ``pyproject.toml`` gives them.
 PLUGINS: dict[str, object] = {
     "http": http_transport,
@@ -180,4 +218,6 @@ PLUGINS: dict[str, object] = {
     "filesystem": filesystem_store,
     "rich_ui": rich_renderer,
     "logging_ui": logging_renderer,
+    "notebook_ui": notebook_renderer,
+    "none_ui": silent_renderer,
 }

@@ -1,20 +1,20 @@
-"""What both built-in renderers show, as plain strings: table rows, values and summary lines.
+"""What the built-in renderers show, as plain strings: table rows, values and summary lines.
 
-The Rich and the logging renderer differ only in how they draw; which columns a
+The Rich, logging and notebook renderers differ only in how they draw; which columns a
 table has, how a date or a duration reads and what the final line says are
 decided here once. Every function tolerates missing values and shows ``-``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from qibo_client.domain.records import DiskQuota, JobInfo, ProjectQuota
 from qibo_client.domain.status import QiboJobStatus
 from qibo_client.exceptions import QiboApiError
-from qibo_client.ports.renderer import JobSnapshot
+from qibo_client.ports.renderer import BatchSnapshot, JobSnapshot
 
 MISSING = "-"
 
@@ -236,6 +236,38 @@ def finish_line(snapshot: JobSnapshot, results_folder: str | None = None) -> str
     if results_folder:
         line += f"; results in {results_folder}"
     return line
+
+
+#: The order of a batch's counts: finished jobs first, then those closest to finishing.
+_COUNT_ORDER = ("success", "error", "postprocessing", "running", "pending", "queueing", "submitted")
+
+
+def batch_counts(counts: Mapping[str, int]) -> str:
+    """``5 success, 2 error, 3 running``: each status that has jobs, finished ones first."""
+    shown = [name for name in _COUNT_ORDER if counts.get(name)]
+    shown += sorted(name for name in counts if name not in _COUNT_ORDER and counts[name])
+    return ", ".join(f"{counts[name]} {text(name)}" for name in shown)
+
+
+def _done_part(snapshot: BatchSnapshot) -> str:
+    counts = batch_counts(snapshot.counts)
+    done = f"{snapshot.done}/{snapshot.total} done"
+    return f"{done} ({counts})" if counts else done
+
+
+def batch_line(snapshot: BatchSnapshot) -> str:
+    """A batch on its way: ``7/10 done (5 success, 2 error, 3 running), 0:00:04 elapsed, about 0:00:02 left``."""
+    line = f"{_done_part(snapshot)}, {hms(snapshot.elapsed_seconds)} elapsed"
+    if snapshot.seconds_left is not None and snapshot.done < snapshot.total:
+        line += f", about {hms(snapshot.seconds_left)} left"
+    return line
+
+
+def batch_finish_line(snapshot: BatchSnapshot) -> str:
+    """The one line closing a batch's display: ``10/10 done (10 success) in 3.2 s``."""
+    if snapshot.done >= snapshot.total:
+        return f"{_done_part(snapshot)} in {duration(snapshot.elapsed_seconds)}"
+    return f"Stopped waiting: {_done_part(snapshot)} after {duration(snapshot.elapsed_seconds)}"
 
 
 def error_line(error: BaseException) -> str:

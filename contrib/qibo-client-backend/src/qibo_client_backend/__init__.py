@@ -9,10 +9,11 @@ to (``-`` becomes ``_``) and calling that module's ``MetaBackend.load``::
 
 Keyword arguments of :func:`qibo.set_backend` reach :meth:`MetaBackend.load`:
 ``url``, ``token``, ``profile``, ``device`` (or ``platform``), ``project``,
-``verbose``, ``timeout``. The server and token are otherwise found as the
-``qibo-client`` command finds them (``QIBO_CLIENT_URL``, ``QIBO_CLIENT_TOKEN``,
-then the saved profile), defaulting to ``local://``; the device comes from
-``QIBO_CLIENT_DEVICE``, default ``numpy``.
+``verbose`` (``False`` by default: circuits run quietly), ``timeout``. The
+server and token are otherwise found as the ``qibo-client`` command finds
+them (``QIBO_CLIENT_URL``, ``QIBO_CLIENT_TOKEN``, then the saved profile),
+defaulting to ``local://``; the device comes from ``QIBO_CLIENT_DEVICE``,
+default ``numpy``.
 
 Importing this package does not import qibo: the backend class is loaded
 when first asked for.

@@ -42,6 +42,8 @@ class QiboClientBackend(NumpyBackend):
     Results come back as qibo's own result objects; anything qibo computes
     from them afterwards (frequencies, probabilities) runs locally on numpy,
     which is why this class extends :class:`~qibo.backends.NumpyBackend`.
+    Quiet by default, as qibo's own backends are: ``verbose=True`` shows each
+    job's progress (and one bar for ``execute_circuits``).
     """
 
     def __init__(
@@ -51,7 +53,7 @@ class QiboClientBackend(NumpyBackend):
         device: str | None = None,
         project: str = "personal",
         *,
-        verbose: bool = True,
+        verbose: bool = False,
         timeout: float | None = None,
         verbatim: bool = False,
         profile: str | None = None,
@@ -89,8 +91,9 @@ class QiboClientBackend(NumpyBackend):
             circuit, self.platform, self.project, nshots=nshots, verbatim=self.verbatim
         )
 
-    def _collect(self, job: Any) -> Any:
-        result = job.result(verbose=self.verbose, timeout=self.timeout)
+    def _collect(self, job: Any, *, verbose: bool | None = None) -> Any:
+        shown = self.verbose if verbose is None else verbose
+        result = job.result(verbose=shown, timeout=self.timeout)
         if result is None:
             raise RuntimeError(
                 f"job {job.pid} on {self.url} (device {self.platform!r}) ended without a "
@@ -128,8 +131,8 @@ class QiboClientBackend(NumpyBackend):
         """Submit every circuit, then wait for all of them with one job-list request per round."""
         self._refuse_initial_state(initial_states)
         jobs = [self._submit(circuit, nshots) for circuit in circuits]
-        self.client.wait_all(jobs, timeout=self.timeout)
-        return [self._collect(job) for job in jobs]
+        self.client.wait_all(jobs, timeout=self.timeout, verbose=self.verbose)
+        return [self._collect(job, verbose=False) for job in jobs]
 
 
 def _client_version() -> str:

@@ -30,6 +30,7 @@ from qibo_client.adapters.httpx_transport import AsyncHttpTransport
 from qibo_client.adapters.threaded_transport import ThreadedAsyncTransport
 from qibo_client.aio import AsyncJob
 from qibo_client.bootstrap import build_async_transport
+from qibo_client.domain.records import DryRunReport, JobSubmission
 from qibo_client.domain.status import QiboJobStatus
 from qibo_client.exceptions import (
     ConfigurationError,
@@ -148,6 +149,8 @@ def test_twenty_jobs_awaited_concurrently_over_loopback_http(tmp_path: Path) -> 
                 assert isinstance(client.transport, AsyncHttpTransport)
                 results = await asyncio.wait_for(twenty_results(client, circuit, 120), 180)
                 assert "long-poll" in client.transport.extensions
+                report = await client.run_circuit(circuit, "numpy", nshots=NSHOTS, dry_run=True)
+                assert isinstance(report, DryRunReport) and report.nqubits == 2  # nothing queued
                 again = await client.jobs(status="success")
                 assert len(again) == JOBS
             assert our_threads() <= before, "closing left threads behind"
@@ -259,6 +262,9 @@ def test_a_timeout_on_local_leaves_the_job_to_finish(tmp_path: Path) -> None:
         async with AsyncClient(
             "me", url, result_store=MemoryResultStore(), renderer=RecordingRenderer()
         ) as client:
+            report = await client.run_circuit(circuit, "numpy", nshots=NSHOTS, dry_run=True)
+            assert isinstance(report, DryRunReport) and report.nqubits == 2  # nothing queued
+            assert await client.jobs() == []
             job = await client.run_circuit(circuit, "numpy", nshots=NSHOTS)
             with pytest.raises(JobTimeoutError):
                 await job.result(timeout=0)
@@ -395,8 +401,6 @@ def test_answers_that_are_not_the_protocol_say_so_without_the_token() -> None:
         with pytest.raises(MalformedResponseError) as not_json:
             await transport.list_jobs()
         with pytest.raises(SubmissionOutcomeUnknownError) as unknown:
-            from qibo_client.domain.records import JobSubmission
-
             await transport.submit_job(JobSubmission({"nqubits": 1}, "numpy"), idempotency_key="k")
         await transport.aclose()
         for error in (not_json.value, unknown.value):

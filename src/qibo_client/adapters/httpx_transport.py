@@ -26,6 +26,7 @@ from qibo_client.adapters.http_stream import out_of_time
 from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.records import (
     DiskQuota,
+    DryRunReport,
     JobDeletion,
     JobInfo,
     JobSubmission,
@@ -299,6 +300,17 @@ class AsyncHttpTransport(AsyncTransport):
             return readers.read_deletion(pid, data, stream.complete(response, body))
 
         return await self._exchange("DELETE", url, Deadline(None), handle)
+
+    async def dry_run(self, submission: JobSubmission) -> DryRunReport | None:
+        if wire.DRY_RUN not in self.extensions:
+            return None
+        url = self._url(wire.DRY_RUN_PATH)
+        handle = self._reader(
+            lambda data: readers.read_dry_run(data, submission.device), "POST", url
+        )
+        # Nothing is queued by a dry run, so it is as safe to repeat as a read.
+        body = submission_body(submission)
+        return await self._exchange("POST", url, Deadline(None), handle, json=body)
 
     async def cancel_job(self, pid: str) -> bool:
         if wire.CANCEL not in self.extensions:

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from qibo_client.domain.records import (
     DiskQuota,
+    DryRunReport,
     JobDeletion,
     JobInfo,
     JobSubmission,
@@ -103,6 +104,9 @@ class ThreadedAsyncTransport(AsyncTransport):
 
     async def delete_job(self, pid: str) -> JobDeletion:
         return await self._pool.run(self.transport.delete_job, pid)
+
+    async def dry_run(self, submission: JobSubmission) -> DryRunReport | None:
+        return await self._pool.run(self.transport.dry_run, submission)
 
     async def cancel_job(self, pid: str) -> bool:
         return await self._pool.run(self.transport.cancel_job, pid)

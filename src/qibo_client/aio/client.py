@@ -28,7 +28,7 @@ from qibo_client.ports.async_transport import AsyncTransport
 from qibo_client.protocol.readers import validate_pid
 from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, TOKEN_HEADER
 from qibo_client.qibo_client import _check_client_package, _client_version, _local_qibo_version
-from qibo_client.submission import check_submission_arguments, circuit_to_raw
+from qibo_client.submission import check_submission_arguments, circuit_to_raw, local_dry_run
 
 T = TypeVar("T")
 
@@ -144,13 +144,20 @@ class AsyncClient:
         verbatim: bool = False,
         *,
         idempotency_key: str | None = None,
-    ) -> AsyncJob:
-        """Submit a circuit to run on ``device``; its :class:`AsyncJob` (as ``Client.run_circuit``)."""
+        dry_run: bool = False,
+    ) -> Any:
+        """Submit a circuit to run on ``device``; its :class:`AsyncJob` (as ``Client.run_circuit``).
+
+        ``dry_run=True`` runs nothing and returns the
+        :class:`~qibo_client.domain.records.DryRunReport` of what it would cost.
+        """
         raw = circuit_to_raw(circuit)
         check_submission_arguments(device, project, nshots, verbatim)
         if not self._versions_checked:
             await self.check_client_server_qibo_versions()
         submission = JobSubmission(raw, device, project, nshots, verbatim)
+        if dry_run:
+            return await self.transport.dry_run(submission) or local_dry_run(submission)
         pid = await self.transport.submit_job(
             submission, idempotency_key=idempotency_key or uuid.uuid4().hex
         )

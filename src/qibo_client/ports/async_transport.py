@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from qibo_client.domain.records import (
     DiskQuota,
+    DryRunReport,
     JobDeletion,
     JobInfo,
     JobSubmission,
@@ -100,6 +101,13 @@ class AsyncTransport(ABC):
     @abstractmethod
     async def delete_job(self, pid: str) -> JobDeletion:
         """Delete one job; say what the server answered."""
+
+    async def dry_run(self, submission: JobSubmission) -> DryRunReport | None:
+        """What the job would cost, checked by the server (extension ``dry-run``), or ``None``.
+
+        As ``Transport.dry_run``: ``None`` when the server lacks the extension.
+        """
+        return None
 
     async def cancel_job(self, pid: str) -> bool:
         """Ask the server to stop the job (extension ``cancel``); True if it took the request.

@@ -9,14 +9,11 @@ tests and frameworks hand in their own.
 
 from __future__ import annotations
 
-import importlib.metadata
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-
-from packaging.version import InvalidVersion, Version
 
 from qibo_client import futures
 from qibo_client.bootstrap import Adapters, wire
@@ -36,39 +33,9 @@ from qibo_client.submission import (
     circuit_to_raw,
     local_dry_run,
 )
+from qibo_client.versions import client_version, local_qibo_version, versions_verdict
 
 __all__ = ["Client", "JobPostServerError"]
-
-
-def _client_version() -> str:
-    try:
-        return importlib.metadata.version("qibo-client")
-    except importlib.metadata.PackageNotFoundError:  # running from a source tree
-        return "0+unknown"
-
-
-def _local_qibo_version() -> str:
-    """The installed qibo's version, read from its metadata (importing qibo takes seconds)."""
-    try:
-        return importlib.metadata.version("qibo")
-    except importlib.metadata.PackageNotFoundError:
-        import qibo
-
-        return str(qibo.__version__)
-
-
-def _check_client_package(minimum_text: str) -> None:
-    """Raise ``RuntimeError`` when this package is older than the server's minimum client."""
-    ours_text = _client_version()
-    try:
-        ours, minimum = Version(ours_text), Version(minimum_text)
-    except InvalidVersion:
-        return  # a source tree, or a minimum we cannot read: let the server decide
-    if ours < minimum:
-        raise RuntimeError(
-            f"The server requires qibo-client>={minimum}, but this is qibo-client {ours}: "
-            "please upgrade qibo-client"
-        )
 
 
 def _map_concurrently(
@@ -88,9 +55,6 @@ def _map_concurrently(
         raise first  # type: ignore[misc]
     return [f.result() for f in futures]
 
-
-#: The name the asyncio client imports.
-_check_submission_arguments = check_submission_arguments
 
 
 class Client:
@@ -128,7 +92,7 @@ class Client:
     @property
     def headers(self) -> dict[str, str]:
         """The protocol headers every request carries (the token among them)."""
-        return {TOKEN_HEADER: self.token, CLIENT_VERSION_HEADER: _client_version()}
+        return {TOKEN_HEADER: self.token, CLIENT_VERSION_HEADER: client_version()}
 
     @classmethod
     def from_profile(cls, profile: str | None = None, **adapters: Any) -> Client:
@@ -176,24 +140,9 @@ class Client:
         versions = self.transport.server_version()
         if versions.generation != "0.2":
             self._adapters.inline_results_only = True
-        if versions.minimum_client_version is not None:
-            _check_client_package(versions.minimum_client_version)
-        local = _local_qibo_version()
-        try:
-            local_v = Version(local)
-            minimum = Version(versions.minimum_client_qibo_version)
-            server = Version(versions.server_qibo_version)
-        except InvalidVersion as error:
-            raise RuntimeError(f"cannot compare qibo versions: {error}") from None
-        if local_v < minimum:
-            raise RuntimeError(
-                f"The qibo-client requires qibo>={minimum}, but local version is {local_v}"
-            )
-        if local_v < server:
-            self.renderer.show_message(
-                f"Local Qibo version ({local_v}) is older than server ({server}). Please upgrade.",
-                level="warning",
-            )
+        warning = versions_verdict(versions, local_qibo_version())
+        if warning:
+            self.renderer.show_message(warning, level="warning")
         self._versions_checked = True
 
     def run_circuit(

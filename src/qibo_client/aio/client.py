@@ -14,8 +14,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, TypeVar
 
-from packaging.version import InvalidVersion, Version
-
 from qibo_client.aio.job import AsyncJob
 from qibo_client.bootstrap import AsyncAdapters, wire_async
 from qibo_client.domain.deadline import Deadline
@@ -27,8 +25,8 @@ from qibo_client.ports import Renderer, ResultStore
 from qibo_client.ports.async_transport import AsyncTransport
 from qibo_client.protocol.readers import validate_pid
 from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, TOKEN_HEADER
-from qibo_client.qibo_client import _check_client_package, _client_version, _local_qibo_version
 from qibo_client.submission import check_submission_arguments, circuit_to_raw, local_dry_run
+from qibo_client.versions import client_version, local_qibo_version, versions_verdict
 
 T = TypeVar("T")
 
@@ -89,7 +87,7 @@ class AsyncClient:
     @property
     def headers(self) -> dict[str, str]:
         """The protocol headers every request carries (the token among them)."""
-        return {TOKEN_HEADER: self.token, CLIENT_VERSION_HEADER: _client_version()}
+        return {TOKEN_HEADER: self.token, CLIENT_VERSION_HEADER: client_version()}
 
     async def blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking ``function(*args, **kwargs)`` in the client's threads, and await it."""
@@ -115,24 +113,9 @@ class AsyncClient:
         versions = await self.transport.server_version()
         if versions.generation != "0.2":
             self.adapters.inline_results_only = True
-        if versions.minimum_client_version is not None:
-            _check_client_package(versions.minimum_client_version)
-        local = await self.blocking(_local_qibo_version)
-        try:
-            local_v = Version(local)
-            minimum = Version(versions.minimum_client_qibo_version)
-            server = Version(versions.server_qibo_version)
-        except InvalidVersion as error:
-            raise RuntimeError(f"cannot compare qibo versions: {error}") from None
-        if local_v < minimum:
-            raise RuntimeError(
-                f"The qibo-client requires qibo>={minimum}, but local version is {local_v}"
-            )
-        if local_v < server:
-            self.renderer.show_message(
-                f"Local Qibo version ({local_v}) is older than server ({server}). Please upgrade.",
-                level="warning",
-            )
+        warning = versions_verdict(versions, await self.blocking(local_qibo_version))
+        if warning:
+            self.renderer.show_message(warning, level="warning")
         self._versions_checked = True
 
     async def run_circuit(

@@ -6,6 +6,7 @@ import importlib.metadata
 import importlib.util
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.support.cli import (
     ghz_json,
     registered_renderer,
     run_cli,
+    spread_json,
 )
 from tests.support.http import FaultServer, job_object, refusing_url, reply, version_answer
 
@@ -90,6 +92,29 @@ def test_a_bad_flag_is_a_usage_error_with_argparses_message(capsys):
 
 
 @pytest.mark.parametrize(
+    "argv, hint",
+    [
+        (["run", "x.py", "--shots", "100"], "(did you mean --nshots?)"),
+        (["run", "x.py", "--shots=100"], "(did you mean --nshots?)"),
+        (["jobs", "--stauts", "error"], "(did you mean --status?)"),
+        (["jobs", "--urll=local://x"], "(did you mean --url?)"),
+    ],
+)
+def test_an_unknown_option_close_to_a_known_one_gets_a_did_you_mean(capsys, argv, hint):
+    done = cli(capsys, *argv)
+    assert done.code == 2
+    lines = done.err.strip().splitlines()
+    assert lines[0].startswith(f"usage: qibo-client {argv[0]} ")  # the command's own usage
+    assert lines[-1].startswith(f"qibo-client {argv[0]}: error: unrecognized arguments: ")
+    assert lines[-1].endswith(hint)
+
+
+def test_an_unknown_option_far_from_any_gets_no_guess(capsys):
+    done = cli(capsys, "jobs", "--no-such-flag")
+    assert done.code == 2 and "did you mean" not in done.err
+
+
+@pytest.mark.parametrize(
     "argv, message",
     [
         ([], "required: COMMAND"),
@@ -132,6 +157,72 @@ def test_run_a_json_circuit_prints_json_frequencies(capsys, url, tmp_path):
     assert Path(record["results_folder"], "results.npy").is_file()
 
 
+def _bar_cells(row: dict[str, str]) -> float:
+    """How long a row's bar is, in character cells (eighths count)."""
+    return sum(1 if glyph in "#\u2588" else 0.5 for glyph in row[""])
+
+
+def test_run_lists_outcomes_by_count_with_bars_and_the_rest_summed(capsys, url, tmp_path):
+    path = spread_json(tmp_path, nqubits=6)
+    done = cli(capsys, "run", path, "--url", url, "--nshots", 400, "--top", 5)
+    assert done.code == 0, done.err
+    rows = done.table()
+    shown, rest = rows[:5], rows[5:]
+    counts = [int(row["COUNT"]) for row in shown]
+    assert counts == sorted(counts, reverse=True)
+    assert all(re.fullmatch("[01]{6}", row["OUTCOME"]) for row in shown)
+    assert len(rest) == 1
+    distinct = int(done.out.split(" shots, ")[1].split()[0])
+    assert rest[0]["OUTCOME"] == f"and {distinct - 5} more" and rest[0][""] == ""
+    assert sum(counts) + int(rest[0]["COUNT"]) == 400
+    bars = [_bar_cells(row) for row in shown]
+    assert bars[0] >= 10 and bars == sorted(bars, reverse=True)
+    assert all(len(line) <= 100 for line in done.out.splitlines())
+
+    everything = cli(
+        capsys, "result", done.out.split()[1].rstrip(":"), "--url", url, "--top", "all"
+    )
+    assert everything.code == 0, everything.err
+    assert len(everything.table()) == distinct
+    assert not any(row["OUTCOME"].startswith("and ") for row in everything.table())
+
+
+def test_run_json_keeps_every_outcome_sorted_by_outcome(capsys, url, tmp_path):
+    done = cli(capsys, "run", spread_json(tmp_path), "--url", url, "--nshots", 300, "--json")
+    assert done.code == 0, done.err
+    record = done.json()
+    assert set(record) == {"pid", "results_folder", "kind", "nshots", "frequencies"}
+    assert list(record["frequencies"]) == sorted(record["frequencies"])
+    assert sum(record["frequencies"].values()) == 300 and len(record["frequencies"]) > 16
+
+
+def test_bars_fall_back_to_ascii_where_stdout_cannot_show_blocks(capsys, url, tmp_path):
+    path = spread_json(tmp_path, nqubits=3)
+
+    class Latin1(io.StringIO):
+        encoding = "latin-1"
+
+    pid = submit(capsys, url, path, "--nshots", 50)
+    real = sys.stdout
+    sys.stdout = Latin1()
+    try:
+        code = __import__("qibo_client.cli.main", fromlist=["main"]).main(
+            ["result", pid, "--url", url]
+        )
+        text = sys.stdout.getvalue()
+    finally:
+        sys.stdout = real
+    assert code == 0
+    text.encode("latin-1")
+    assert "#" in text
+
+
+@pytest.mark.parametrize("top", ["0", "-3", "some"])
+def test_a_bad_top_is_a_usage_error(capsys, top):
+    done = cli(capsys, "run", "x.py", "--top", top)
+    assert done.code == 2 and "'all'" in done.err
+
+
 def test_run_an_openqasm_file(capsys, url, tmp_path):
     done = cli(capsys, "run", flip_qasm(tmp_path), "--url", url, "--nshots", 40, "--json")
     assert done.code == 0, done.err
@@ -158,7 +249,9 @@ def test_run_output_folder_holds_the_result(capsys, url, tmp_path):
     out = tmp_path / "mine"
     done = cli(capsys, "run", bell_script(tmp_path), "--url", url, "--output", out, "--json")
     assert done.code == 0, done.err
-    assert (out / done.json()["pid"] / "results.npy").is_file()
+    folder = Path(done.json()["results_folder"])
+    assert folder.is_relative_to(out) and folder.name == done.json()["pid"]
+    assert (folder / "results.npy").is_file()
 
 
 def test_no_wait_then_job_and_result(capsys, url, tmp_path):
@@ -250,9 +343,12 @@ def test_ctrl_c_while_waiting_says_how_to_resume(capsys, url, tmp_path):
     def interrupt(snapshot):
         raise KeyboardInterrupt
 
-    with registered_renderer("interrupting", ScriptedRenderer(on_update=interrupt)):
+    renderer = ScriptedRenderer(on_update=interrupt)
+    with registered_renderer("interrupting", renderer):
         done = cli(capsys, "run", bell_script(tmp_path), "--url", url, "--ui", "interrupting")
     assert done.code == 130
+    assert renderer.messages == []  # not the library's advice for Python users
+    assert done.err.count("interrupted") == 1 and "get_job" not in done.err
     pid = done.err.split("qibo-client result ")[1].split()[0]
     assert cli(capsys, "result", pid, "--url", url, "--json").json()["pid"] == pid
 
@@ -328,7 +424,9 @@ def test_delete_all_asks_first(capsys, fresh_url, tmp_path, monkeypatch):
 
     monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
     declined = cli(capsys, "delete", "--all", "--url", fresh_url)
-    assert declined.code == 1 and "Delete all 2 jobs" in declined.err
+    assert declined.code == 0 and "Delete all 2 jobs" in declined.err
+    assert declined.err.rstrip().endswith("Nothing deleted.") and "error" not in declined.err
+    assert declined.out == ""
     listed = {
         line["pid"] for line in cli(capsys, "jobs", "--url", fresh_url, "--json").json_lines()
     }
@@ -355,11 +453,36 @@ def test_quota(capsys, url):
     assert done.code == 0
     assert done.out.startswith("User: ")
     rows = done.table()
-    assert any(row["Project"] == "personal" and row["Device"] == "numpy" for row in rows)
+    assert any(row["PROJECT"] == "personal" and row["DEVICE"] == "numpy" for row in rows)
 
     record = cli(capsys, "quota", "--url", url, "--json").json()
     assert record["disk"]["kbs_max"] >= record["disk"]["kbs_left"] >= 0
     assert any(p["partition"]["name"] == "numpy" for p in record["projects"])
+
+
+def test_quota_reads_in_human_units_and_fits_80_columns(capsys, tmp_path):
+    folder = tmp_path / "quota-server"
+    folder.mkdir()
+    (folder / "server.toml").write_text("[quota]\ndisk_kbs_max = 5000000\n", encoding="utf-8")
+    done = cli(capsys, "quota", "--url", f"local://{folder}")
+    assert done.code == 0, done.err
+    first = done.out.splitlines()[0]
+    assert re.fullmatch(
+        r"User: \S+    Disk: \d+(\.\d)? [KMG]B used of 4\.8 GB \(\d+(\.\d)? [KMG]B left\)", first
+    ), first
+    assert max(len(line) for line in done.out.splitlines()) <= 80
+    row = next(row for row in done.table() if row["DEVICE"] == "numpy")
+    assert row["TIME LEFT"] == "100:00:00" and row["SHOTS LEFT"] == "100,000,000"
+
+
+@pytest.mark.parametrize(
+    "kilobytes, shown",
+    [(542250.19, "529.5 MB"), (5000000, "4.8 GB"), (0, "0 KB"), (512, "512.0 KB"), (None, "-")],
+)
+def test_quota_sizes_read_in_the_unit_that_fits(kilobytes, shown):
+    from qibo_client.presentation.tables import human_size
+
+    assert human_size(kilobytes) == shown
 
 
 def test_plugins_lists_each_adapter_with_its_package(capsys):

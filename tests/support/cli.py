@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,11 @@ class Outcome:
         return parse_table(self.out)
 
 
+def command_line(*argv: object) -> list[str]:
+    """The argv of ``qibo-client ARGV`` as a separate process (this interpreter, this install)."""
+    return [sys.executable, "-m", "qibo_client.cli.main", *(str(arg) for arg in argv)]
+
+
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Outcome:
     """Call ``main(argv)`` in this process and capture what it printed."""
     capsys.readouterr()
@@ -48,7 +54,8 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Outcome:
 def parse_table(text: str) -> list[dict[str, str]]:
     """Rows of a plain-text table (header, rule of dashes, rows) as dicts.
 
-    Column boundaries come from the rule line, so cells may hold spaces.
+    Column boundaries come from the rule line, so cells may hold spaces;
+    the table ends at the first blank line.
     """
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("-") and i > 0)
@@ -64,9 +71,9 @@ def parse_table(text: str) -> list[dict[str, str]]:
         bounds = [a for a, _ in spans[1:]] + [len(line)]
         return [line[a : max(b, a)].strip() for (a, _), b in zip(spans, bounds, strict=True)]
 
-    return [
-        dict(zip(names, cells(line), strict=True)) for line in lines[start + 1 :] if line.strip()
-    ]
+    body = lines[start + 1 :]
+    end = next((i for i, line in enumerate(body) if not line.strip()), len(body))
+    return [dict(zip(names, cells(line), strict=True)) for line in body[:end]]
 
 
 # -- circuit files --------------------------------------------------------------------------
@@ -113,6 +120,35 @@ def ghz_json(folder: Path, nqubits: int = 3) -> Path:
     return path
 
 
+def spread_json(folder: Path, nqubits: int = 6) -> Path:
+    """H on every qubit, then measure: all 2**nqubits outcomes about equally likely."""
+    from qibo import Circuit, gates
+
+    circuit = Circuit(nqubits)
+    for qubit in range(nqubits):
+        circuit.add(gates.H(qubit))
+    circuit.add(gates.M(*range(nqubits)))
+    path = folder / "spread.json"
+    path.write_text(json.dumps(circuit.raw), encoding="utf-8")
+    return path
+
+
+def slow_json(folder: Path, nqubits: int = 24, layers: int = 200) -> Path:
+    """A circuit numpy takes minutes to simulate: a job to press Ctrl-C on while it waits."""
+    from qibo import Circuit, gates
+
+    circuit = Circuit(nqubits)
+    for layer in range(layers):
+        for qubit in range(nqubits):
+            circuit.add(gates.RX(qubit, theta=0.1 * (qubit + layer)))
+        for qubit in range(nqubits - 1):
+            circuit.add(gates.CNOT(qubit, qubit + 1))
+    circuit.add(gates.M(*range(nqubits)))
+    path = folder / "slow.json"
+    path.write_text(json.dumps(circuit.raw), encoding="utf-8")
+    return path
+
+
 def flip_qasm(folder: Path) -> Path:
     path = folder / "flip.qasm"
     path.write_text(FLIP_QASM, encoding="utf-8")
@@ -120,15 +156,16 @@ def flip_qasm(folder: Path) -> Path:
 
 
 def broken_json(folder: Path) -> Path:
-    """A circuit.raw qibo can read but not run (an angle that is text): the job ends in error."""
+    """A circuit.raw that passes the server's checks but qibo cannot build (a collapsing
+    measurement with bit-flip noise): the job ends in error."""
     raw = {
         "nqubits": 1,
         "queue": [
             {
-                "name": "rx",
-                "_class": "RX",
+                "name": "measure",
+                "_class": "M",
                 "init_args": [0],
-                "init_kwargs": {"theta": "not-a-number"},
+                "init_kwargs": {"collapse": True, "p0": 0.1},
                 "_target_qubits": [0],
                 "_control_qubits": [],
             }

@@ -82,7 +82,7 @@ def _print_result(job: QiboJob, args: argparse.Namespace) -> int:
     if args.json:
         output.emit_json(record)
     else:
-        output.emit(output.result_text(record))
+        output.emit(output.result_text(record, args.top))
         _note(f"Results folder: {folder}")
     return EXIT_OK
 
@@ -128,14 +128,16 @@ def delete(args: argparse.Namespace) -> int:
             client.get_job(pid).delete()  # asking first gives a clear error for an unknown pid
             output.emit(f"Deleted job {pid}")
             return EXIT_OK
-        if not args.yes:
-            _confirm_delete_all(len(client.jobs()), client.base_url)
+        if not args.yes and not _confirm_delete_all(len(client.jobs()), client.base_url):
+            _note("Nothing deleted.")  # the user said no: that is an answer, not a failure
+            return EXIT_OK
         deleted = client.transport.delete_all_jobs()
     output.emit(f"Deleted {len(deleted)} jobs")
     return EXIT_OK
 
 
-def _confirm_delete_all(count: int, url: str) -> None:
+def _confirm_delete_all(count: int, url: str) -> bool:
+    """True when the person at the terminal said yes."""
     if not sys.stdin or not sys.stdin.isatty():
         raise UsageError(
             "refusing to delete all jobs without confirmation: input is not a terminal; "
@@ -143,8 +145,7 @@ def _confirm_delete_all(count: int, url: str) -> None:
         )
     sys.stderr.write(f"Delete all {count} jobs on {output.shown_url(url)}? [y/N] ")
     sys.stderr.flush()
-    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-        raise CommandFailed("nothing deleted")
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def quota(args: argparse.Namespace) -> int:
@@ -162,8 +163,8 @@ def quota(args: argparse.Namespace) -> int:
             }
         )
         return EXIT_OK
-    output.emit(tables.disk_summary(disk))
-    output.emit(output.table(tables.QUOTA_HEADERS, tables.quota_rows(projects)))
+    output.emit(tables.disk_usage(disk))
+    output.emit(output.table(output.QUOTA_COLUMNS, map(output.quota_row, projects)))
     return EXIT_OK
 
 

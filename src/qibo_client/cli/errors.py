@@ -17,7 +17,11 @@ class UsageError(Exception):
 
 
 class CommandFailed(Exception):
-    """The command ran but did not succeed (a job ended in error, the user said no)."""
+    """The command ran but did not succeed (a job ended in error)."""
+
+
+class OutputClosed(Exception):
+    """Whatever read stdout stopped reading (``| head -1``): there is no one left to tell."""
 
 
 def describe(error: BaseException) -> tuple[int, str]:

@@ -8,18 +8,29 @@ runs. Every error becomes one line on stderr (``--debug`` adds the traceback).
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import os
 import sys
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from qibo_client.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, describe
+from qibo_client.cli.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OutputClosed,
+    describe,
+)
 
 PROG = "qibo-client"
 
 STATUSES = ("queueing", "pending", "running", "postprocessing", "success", "error")
+
+#: How many outcomes ``run`` and ``result`` list before they sum up the rest.
+TOP_OUTCOMES = 16
 
 #: Global options that take a value (used to find the command word before parsing).
 _VALUE_OPTIONS = frozenset({"--url", "--token", "--profile", "--ui"})
@@ -45,6 +56,18 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
     return value
+
+
+def top_outcomes(text: str) -> int | None:
+    """An argparse type: how many outcomes to list, a whole number >= 1 or ``all`` (``None``)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of outcomes: give a whole number >= 1, or 'all'"
+        ) from None
 
 
 def _global_options(*, client: bool = True) -> argparse.ArgumentParser:
@@ -98,6 +121,14 @@ def _add_wait_options(parser: argparse.ArgumentParser) -> None:
         "--output",
         metavar="DIR",
         help="folder to store results in (default: $RESULTS_BASE_FOLDER or the user cache)",
+    )
+    parser.add_argument(
+        "--top",
+        type=top_outcomes,
+        default=TOP_OUTCOMES,
+        metavar="N",
+        help=f"list the N most frequent outcomes and sum up the rest (default: {TOP_OUTCOMES}; "
+        "'all' lists every one; --json always gives every one)",
     )
     _add_json(parser, "the result")
 
@@ -198,18 +229,58 @@ def _command_word(argv: Sequence[str]) -> str | None:
     return None
 
 
-def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+class CommandLineParser(argparse.ArgumentParser):
+    """An argument parser that answers an unknown option with the closest known one.
+
+    Python 3.11's argparse has no ``suggest_on_error``; :meth:`parse_command_line`
+    adds ``(did you mean --nshots?)`` to its "unrecognized arguments" error, said
+    by the chosen command's parser so its usage line is the one shown.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}
+
+    def parse_command_line(self, args: Sequence[str]) -> argparse.Namespace:
+        """``parse_args``, with a close match named for an unknown option."""
+        parsed, unknown = self.parse_known_args(args)
+        if unknown:
+            said_by = self.commands.get(getattr(parsed, "command", None) or "", self)
+            said_by.error(f"unrecognized arguments: {' '.join(unknown)}{_hint(unknown, said_by)}")
+        return parsed
+
+
+def _hint(unknown: Sequence[str], parser: argparse.ArgumentParser) -> str:
+    """`` (did you mean --nshots?)`` for the first unknown option close to a known one."""
+    known = [
+        option
+        for action in parser._actions  # argparse keeps its options nowhere public
+        for option in action.option_strings
+        if option.startswith("--")
+    ]
+    for word in unknown:
+        if not word.startswith("--"):
+            continue
+        close = difflib.get_close_matches(word.split("=", 1)[0], known, n=1, cutoff=0.6)
+        if close:
+            return f" (did you mean {close[0]}?)"
+    return ""
+
+
+def build_parser(argv: Sequence[str] = ()) -> CommandLineParser:
     """The argument parser; a command's own arguments are built only when it is chosen."""
     common = _global_options()
     server_only = _global_options(client=False)
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog=PROG,
         description="Send Qibo circuits to a Qibo server, follow the jobs, get the results.",
         epilog="Exit status: 0 done, 1 job failed or server refused, 2 usage error. "
         "'qibo-client COMMAND --help' shows a command's options.",
         parents=[common],
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=argparse.ArgumentParser
+    )
     chosen = _command_word(argv)
     for name, (summary, add_arguments, handler) in COMMANDS.items():
         sub = commands.add_parser(
@@ -219,6 +290,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
             parents=[server_only if name == "serve" else common],
         )
         sub.set_defaults(handler=handler)
+        parser.commands[name] = sub
         if name == chosen:
             add_arguments(sub)
     return parser
@@ -240,6 +312,30 @@ def _handler(spec: str) -> Callable[[argparse.Namespace], int]:
     return getattr(importlib.import_module(f"qibo_client.cli.{module}"), function)
 
 
+def _interrupted(args: argparse.Namespace | None) -> int:
+    """The one line Ctrl-C gets: what was left running and how to pick it up."""
+    pid = getattr(args, "pending_pid", None)
+    resume = f"; job {pid} is still on the server: qibo-client result {pid}" if pid else ""
+    start = "\n" if sys.stderr.isatty() else ""  # past the ^C the terminal echoed
+    print(f"{start}{PROG}: interrupted{resume}", file=sys.stderr, flush=True)
+    return EXIT_INTERRUPTED
+
+
+def _stdout_gone() -> int:
+    """Stdout's reader left (``| head -1``): what it read is all it wanted, so exit 0.
+
+    Stdout is pointed at the null device, so Python's last flush at exit finds
+    no broken pipe to complain about.
+    """
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (AttributeError, OSError, ValueError):  # a stdout without a file (tests capture it)
+        pass
+    return EXIT_OK
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command; errors become one line on stderr and an exit status."""
     debug = getattr(args, "debug", False)
@@ -248,10 +344,9 @@ def run_command(args: argparse.Namespace) -> int:
             warnings.showwarning = _show_warning
             return _handler(args.handler)(args)
     except KeyboardInterrupt:
-        pid = getattr(args, "pending_pid", None)
-        resume = f"; job {pid} is still on the server: qibo-client result {pid}" if pid else ""
-        print(f"\n{PROG}: interrupted{resume}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(args)
+    except OutputClosed:
+        return _stdout_gone()
     except Exception as error:
         code, message = describe(error)
         if debug:
@@ -264,13 +359,17 @@ def run_command(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``qibo-client``; returns the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(arguments)
+    args = None
     try:
-        args = parser.parse_args(arguments)
-    except SystemExit as stop:  # --help, or a usage error argparse already printed
-        code = stop.code
-        return code if isinstance(code, int) else (EXIT_USAGE if code else 0)
-    return run_command(args)
+        parser = build_parser(arguments)
+        try:
+            args = parser.parse_command_line(arguments)
+        except SystemExit as stop:  # --help, or a usage error argparse already printed
+            code = stop.code
+            return code if isinstance(code, int) else (EXIT_USAGE if code else 0)
+        return run_command(args)
+    except KeyboardInterrupt:  # before a command ran, or while it was being imported
+        return _interrupted(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

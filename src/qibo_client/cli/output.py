@@ -8,13 +8,18 @@ through the renderer (stderr or a live display); results and tables come here.
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from qibo_client.domain.records import JobInfo
+from qibo_client.cli.errors import OutputClosed
+from qibo_client.domain.records import JobInfo, ProjectQuota
+from qibo_client.presentation.counts import counts_of, ranked, text_bar
 from qibo_client.presentation.tables import (
     MISSING,
     display_url,
+    hms,
     number,
     text,
     text_table,
@@ -24,17 +29,23 @@ from qibo_client.presentation.tables import (
 #: How many basis states a state summary lists.
 TOP_STATES = 8
 
+#: The shortest and the longest a result table's bars get.
+BAR_WIDTH = (10, 40)
+
 JOB_COLUMNS = ("PID", "STATUS", "DEVICE", "PROJECT", "NSHOTS", "CREATED")
 
 
 def emit(line: str = "") -> None:
     """Print one line (or block) on stdout."""
-    print(line, flush=True)
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        raise OutputClosed from None
 
 
 def emit_json(data: Any) -> None:
     """Print ``data`` as one line of JSON on stdout."""
-    print(json.dumps(data, sort_keys=True, default=str), flush=True)
+    emit(json.dumps(data, sort_keys=True, default=str))
 
 
 def shown_url(url: str) -> str:
@@ -96,19 +107,42 @@ def job_details(record: Mapping[str, Any]) -> str:
     return "\n".join(f"{key.ljust(width)}  {text(value)}" for key, value in shown.items())
 
 
+# -- quota ------------------------------------------------------------------------------
+
+#: The quota table's columns, narrow enough for an 80-column terminal; each device's type
+#: and description are in ``--json``.
+QUOTA_COLUMNS = (
+    "PROJECT",
+    "DEVICE",
+    "QUBITS",
+    "STATUS",
+    "TIME LEFT",
+    "SHOTS LEFT",
+    "JOBS LEFT",
+)
+
+
+def _whole(value: object) -> str:
+    """A count with thousands separators: ``99,999,800``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return MISSING
+    return f"{round(value):,}"
+
+
+def quota_row(quota: ProjectQuota) -> tuple[str, ...]:
+    partition = quota.partition
+    return (
+        text(quota.project),
+        text(getattr(partition, "name", None)),
+        number(getattr(partition, "max_num_qubits", None)),
+        text(getattr(partition, "status", None)),
+        hms(quota.seconds_left),
+        _whole(quota.shots_left),
+        _whole(quota.jobs_left),
+    )
+
+
 # -- results ----------------------------------------------------------------------------
-
-
-def frequencies_of(result: Any) -> dict[str, int] | None:
-    """The measured outcomes' counts, or ``None`` for a result without measurements."""
-    frequencies = getattr(result, "frequencies", None)
-    if not callable(frequencies):
-        return None
-    try:
-        counts = frequencies()
-    except Exception:  # qibo raises for a state without measurement gates
-        return None
-    return {str(key): int(value) for key, value in dict(counts).items()} or None
 
 
 def frequencies_record(counts: Mapping[str, int]) -> dict[str, Any]:
@@ -116,11 +150,34 @@ def frequencies_record(counts: Mapping[str, int]) -> dict[str, Any]:
     return {"kind": "frequencies", "nshots": total, "frequencies": dict(sorted(counts.items()))}
 
 
-def frequencies_text(record: Mapping[str, Any]) -> str:
+def _blocks_printable() -> bool:
+    """True when stdout can show the block characters bars are drawn with."""
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "\u2588\u258f".encode(encoding)
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def frequencies_text(record: Mapping[str, Any], top: int | None = None) -> str:
+    """The ``top`` most frequent outcomes (all for ``None``) with a bar each; the rest in one row."""
     counts: Mapping[str, int] = record["frequencies"]
     total = record["nshots"] or 1
-    rows = [(key, str(value), f"{value / total:.4f}") for key, value in counts.items()]
-    return table(("OUTCOME", "COUNT", "PROBABILITY"), rows)
+    ranking = ranked(counts, top)
+    rows = [(key, str(value), f"{value / total:.4f}") for key, value in ranking.top]
+    if ranking.rest_outcomes:
+        rest = ranking.rest_shots
+        rows.append((f"and {ranking.rest_outcomes} more", str(rest), f"{rest / total:.4f}"))
+    headers = ("OUTCOME", "COUNT", "PROBABILITY")
+    used = max(len(line) for line in table(headers, rows).splitlines())
+    shortest, longest = BAR_WIDTH
+    width = max(shortest, min(longest, shutil.get_terminal_size().columns - used - 3))
+    largest = ranking.top[0][1] if ranking.top else 0
+    ascii_only = not _blocks_printable()
+    bars = [text_bar(value, largest, width, ascii_only=ascii_only) for _, value in ranking.top]
+    bars += [""] * (len(rows) - len(bars))  # the summed rest gets no bar: it is not one outcome
+    return table((*headers, ""), [(*row, bar) for row, bar in zip(rows, bars, strict=True)])
 
 
 def state_record(result: Any, top: int = TOP_STATES) -> dict[str, Any]:
@@ -165,13 +222,19 @@ def state_text(record: Mapping[str, Any]) -> str:
 
 def result_record(pid: str, result: Any, results_folder: str | None) -> dict[str, Any]:
     """A job's result for printing: frequencies when measured, else a state summary."""
-    counts = frequencies_of(result)
+    counts = counts_of(result)
     body = frequencies_record(counts) if counts is not None else state_record(result)
     return {"pid": pid, "results_folder": results_folder, **body}
 
 
-def result_text(record: Mapping[str, Any]) -> str:
+def result_text(record: Mapping[str, Any], top: int | None = None) -> str:
+    """A result for people: measured outcomes by count (the ``top`` ones), else the state's terms."""
     head = f"Job {record['pid']}"
     if record["kind"] == "frequencies":
-        return f"{head}: {record['nshots']} shots\n{frequencies_text(record)}"
+        outcomes = len(record["frequencies"])
+        plural = "" if outcomes == 1 else "s"
+        return (
+            f"{head}: {record['nshots']} shots, {outcomes} distinct outcome{plural}\n"
+            f"{frequencies_text(record, top)}"
+        )
     return f"{head}: {state_text(record)}"

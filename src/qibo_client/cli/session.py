@@ -46,6 +46,8 @@ def check_ui(name: str | None) -> None:
 
 def open_client(args: argparse.Namespace) -> Client:
     """A client for the chosen server; ``--output DIR`` (when the command has it) keeps results there."""
+    from qibo_client.bootstrap import build_renderer
+    from qibo_client.cli.renderer import CommandLineRenderer
     from qibo_client.qibo_client import Client
 
     ui = getattr(args, "ui", None)
@@ -57,4 +59,5 @@ def open_client(args: argparse.Namespace) -> Client:
         from qibo_client.adapters.filesystem_store import FilesystemResultStore
 
         store = FilesystemResultStore(output)
-    return Client(found.token, found.url, ui=ui, result_store=store)
+    renderer = CommandLineRenderer(lambda: build_renderer(ui))
+    return Client(found.token, found.url, renderer=renderer, result_store=store)

@@ -150,6 +150,40 @@ def disk_summary(disk: DiskQuota) -> str:
     )
 
 
+_SIZE_UNITS = ("KB", "MB", "GB", "TB", "PB")
+
+
+def human_size(kilobytes: object) -> str:
+    """A size given in KB (as the quota protocol counts) in the unit that reads best: ``529.5 MB``.
+
+    Steps of 1024, as the quota's kilobytes are; ``-`` when not a number.
+    """
+    if isinstance(kilobytes, bool) or not isinstance(kilobytes, (int, float)):
+        return MISSING
+    value, unit = float(kilobytes), _SIZE_UNITS[0]
+    for bigger in _SIZE_UNITS[1:]:
+        if abs(value) < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return "0 KB" if value == 0 else f"{value:.1f} {unit}"
+
+
+def disk_usage(disk: DiskQuota) -> str:
+    """The user and disk line in human units.
+
+    ``User: ada@lab.org    Disk: 529.5 MB used of 4.8 GB (4.3 GB left)``.
+    """
+    left = getattr(disk, "kbs_left", None)
+    most = getattr(disk, "kbs_max", None)
+    used = (
+        most - left if isinstance(left, (int, float)) and isinstance(most, (int, float)) else None
+    )
+    return (
+        f"User: {text(getattr(disk, 'email', None))}    "
+        f"Disk: {human_size(used)} used of {human_size(most)} ({human_size(left)} left)"
+    )
+
+
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """An aligned plain-text table: a header, a rule of dashes, one line per row."""
     widths = [len(header) for header in headers]

@@ -164,12 +164,22 @@ def test_verbose_false_and_ui_none_leave_nothing(env, verbose):
 
 def test_a_short_job_draws_nothing_live_and_leaves_one_line():
     console = plain_console(terminal=True)
-    threads = threading.active_count()
     view = RichRenderer(console).start_progress(queued())
     view.update(snapshot(QiboJobStatus.RUNNING, elapsed_seconds=0.2))
     view.finish(snapshot(QiboJobStatus.SUCCESS, elapsed_seconds=0.3))
     assert output(console) == "✔ Job pid-1 finished: SUCCESS in 0.3 s\n"
-    _wait_until(lambda: threading.active_count() == threads)  # the cancelled timer is gone
+    time.sleep(1.2)  # past the moment the panel would have appeared: it was cancelled
+    assert output(console) == "✔ Job pid-1 finished: SUCCESS in 0.3 s\n"
+
+
+def test_one_timer_thread_serves_every_display():
+    threads = {t.name for t in threading.enumerate()}
+    renderer = RichRenderer(plain_console(terminal=True))
+    views = [renderer.start_progress(queued()) for _ in range(50)]
+    timers = [t for t in threading.enumerate() if t.name == "qibo-client-display"]
+    assert len(timers) <= 1 and len(threading.enumerate()) <= len(threads) + 1
+    for view in views:
+        view.finish(snapshot(QiboJobStatus.SUCCESS, elapsed_seconds=0.1))
 
 
 def test_a_long_wait_goes_live_after_the_delay_and_leaves_one_line():

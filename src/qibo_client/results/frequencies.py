@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from qibo_client.exceptions import UnsafeResultError
+from qibo_client.results.sizes import MAX_SHOTS
 
-#: The most shots whose samples are built from counts (a sample costs one byte per qubit).
-MAX_SHOTS = 10_000_000
 #: The most measured qubits a bitstring may name.
 MAX_BITS = 64
 #: The most distinct outcomes accepted.

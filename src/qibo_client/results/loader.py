@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from qibo_client.exceptions import UnsafeResultError
-from qibo_client.results.frequencies import MAX_SHOTS
 from qibo_client.results.npy import read_result_payload
+from qibo_client.results.sizes import MAX_SHOTS
 
 RESULT_CLASSES = ("QuantumState", "MeasurementOutcomes", "CircuitResult")
 MEASUREMENT_KWARGS = {"register_name", "collapse", "basis", "p0", "p1"}

@@ -25,7 +25,7 @@ from tests.support.results import (
     tar_gz,
 )
 
-from qibo_client.adapters.filesystem_store import FilesystemResultStore
+from qibo_client.adapters.filesystem_store import FilesystemResultStore, server_key
 from qibo_client.exceptions import IncompleteDownloadError, UnsafeResultError
 from qibo_client.results import load_result_file
 from qibo_client.results.loader import check_payload
@@ -37,6 +37,8 @@ F8 = (3, "<", None, None, None, -1, -1, 0)
 
 #: The server the results come from (a store keeps each job under its server and pid).
 SERVER = "https://qibo.example"
+#: The server's folder in the store.
+HERE = server_key(SERVER)
 
 
 @pytest.fixture
@@ -57,8 +59,9 @@ def assert_refused(
     before = listing(root)
     with pytest.raises(UnsafeResultError, match=match) as caught:
         store.save(SERVER, PID, ChunkStream(data, **stream_options))
-    assert listing(store.base_folder) == []  # no partial folder, no job folder
-    assert [p for p in listing(root) if p != "base"] == [p for p in before if p != "base"]
+    assert listing(store.base_folder) == [HERE]  # no partial folder, no job folder
+    ours = {"base", f"base/{HERE}"}
+    assert [p for p in listing(root) if p not in ours] == [p for p in before if p not in ours]
     assert store.lookup(SERVER, PID) is None
     return caught.value
 
@@ -273,7 +276,7 @@ def test_a_broken_transfer_passes_through_after_cleanup(store: FilesystemResultS
     with pytest.raises(IncompleteDownloadError) as caught:
         store.save(SERVER, PID, stream)
     assert caught.value is failure
-    assert listing(store.base_folder) == []
+    assert listing(store.base_folder) == [HERE]
 
 
 def test_ctrl_c_mid_download_leaves_nothing(store: FilesystemResultStore) -> None:
@@ -282,7 +285,7 @@ def test_ctrl_c_mid_download_leaves_nothing(store: FilesystemResultStore) -> Non
     )
     with pytest.raises(KeyboardInterrupt):
         store.save(SERVER, PID, stream)
-    assert listing(store.base_folder) == []
+    assert listing(store.base_folder) == [HERE]
     store.save(SERVER, PID, ChunkStream(genuine_archive()))  # and the next try works
     assert store.lookup(SERVER, PID) is not None
 
@@ -291,7 +294,8 @@ def test_failed_resave_keeps_the_complete_old_copy(store: FilesystemResultStore)
     store.save(SERVER, PID, ChunkStream(genuine_archive()))
     with pytest.raises(UnsafeResultError):
         store.save(SERVER, PID, ChunkStream(tar_gz(member("../evil", b"x"))))
-    assert listing(store.base_folder) == [PID, f"{PID}/log.txt", f"{PID}/results.npy"]
+    here = store.base_folder / HERE
+    assert listing(here) == [PID, f"{PID}/log.txt", f"{PID}/results.npy"]
     assert store.lookup(SERVER, PID) is not None
 
 
@@ -396,9 +400,10 @@ def test_fuzz_archive_extractor(tmp_path: Path, data: bytes, announce: bool, chu
     try:
         folder = store.save(SERVER, PID, stream).folder
     except UnsafeResultError:
-        assert not base.exists() or listing(base) == [] or listing(base)[0] == PID
+        # Nothing but the server's folder, and the job of an earlier example if one was saved.
+        assert all(p == HERE or p.startswith(f"{HERE}/{PID}") for p in listing(base))
     else:
-        assert folder == base / PID
+        assert folder == base / HERE / PID
         assert all(not p.is_symlink() and (p.is_file() or p.is_dir()) for p in folder.rglob("*"))
     assert [p for p in listing(base) if ".partial-" in p or ".old-" in p] == []
-    assert {p.split("/")[0] for p in listing(base)} <= {PID}
+    assert {p.split("/")[0] for p in listing(base)} <= {HERE}

@@ -18,7 +18,7 @@ import pytest
 from qibo.result import CircuitResult, QuantumState, load_result
 from tests.support.results import ChunkStream, files_archive, fixture_bytes, listing
 
-from qibo_client.adapters.filesystem_store import FilesystemResultStore
+from qibo_client.adapters.filesystem_store import FilesystemResultStore, server_key
 from qibo_client.domain.records import StoredResult
 from qibo_client.exceptions import MalformedResponseError
 from qibo_client.protocol.wire import RESULTS_FILE
@@ -48,7 +48,7 @@ def test_save_then_find_and_load(store: FilesystemResultStore) -> None:
     assert store.lookup(SERVER, "job-1") is None
     stored = store.save(SERVER, "job-1", stream)
     assert (stored.server, stored.pid) == (SERVER, "job-1")
-    assert stored.folder == store.folder_for("job-1")
+    assert stored.folder == store.folder_for(SERVER, "job-1")
     assert stored.result_file == stored.folder / RESULTS_FILE
     assert store.lookup(SERVER, "job-1") == stored
     assert (stored.folder / "logs" / "stdout.txt").read_bytes() == b"done\n"
@@ -92,7 +92,7 @@ def test_forget_removes_a_job_and_only_that_job(store: FilesystemResultStore) ->
 @pytest.mark.parametrize("pid", ["../escape", "a/b", ""])
 def test_bad_pids_are_refused(store: FilesystemResultStore, pid: str) -> None:
     with pytest.raises(MalformedResponseError):
-        store.folder_for(pid)
+        store.folder_for(SERVER, pid)
     with pytest.raises(MalformedResponseError):
         save(store, pid, success_archive())
     with pytest.raises(MalformedResponseError):
@@ -114,9 +114,9 @@ def test_results_base_folder_is_read_at_construction(
     monkeypatch.setenv("RESULTS_BASE_FOLDER", str(tmp_path / "chosen"))
     store = FilesystemResultStore()
     monkeypatch.setenv("RESULTS_BASE_FOLDER", str(tmp_path / "later"))
-    assert store.folder_for("p1") == tmp_path / "chosen" / "p1"
+    assert store.folder_for(SERVER, "p1") == tmp_path / "chosen" / server_key(SERVER) / "p1"
     save(store, "p1", success_archive())
-    assert (tmp_path / "chosen" / "p1" / RESULTS_FILE).is_file()
+    assert (tmp_path / "chosen" / server_key(SERVER) / "p1" / RESULTS_FILE).is_file()
 
 
 def test_default_base_folder_is_the_user_cache(
@@ -128,7 +128,8 @@ def test_default_base_folder_is_the_user_cache(
     assert store.base_folder == expected
     save(store, "p2", success_archive())
     assert expected.stat().st_mode & 0o777 == 0o700
-    assert (expected / "p2").stat().st_mode & 0o777 == 0o700
+    assert (expected / server_key(SERVER)).stat().st_mode & 0o777 == 0o700
+    assert (expected / server_key(SERVER) / "p2").stat().st_mode & 0o777 == 0o700
 
 
 def test_the_plugin_builds_a_filesystem_store(
@@ -144,11 +145,12 @@ def test_the_plugin_builds_a_filesystem_store(
 
 def test_leftovers_of_a_killed_process_are_swept_later(tmp_path: Path) -> None:
     store = FilesystemResultStore(tmp_path)
-    old = tmp_path / ".job-5.partial-dead"
-    fresh = tmp_path / ".job-5.partial-busy"
-    other = tmp_path / ".job-6.partial-dead"
+    here = tmp_path / server_key(SERVER)
+    old = here / ".job-5.partial-dead"
+    fresh = here / ".job-5.partial-busy"
+    other = here / ".job-6.partial-dead"
     for folder in (old, fresh, other):
-        folder.mkdir()
+        folder.mkdir(parents=True)
         (folder / "results.npy").write_bytes(b"half")
     long_ago = time.time() - 3 * 24 * 3600
     os.utime(old, (long_ago, long_ago))

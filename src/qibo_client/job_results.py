@@ -15,6 +15,7 @@ from qibo_client.domain.records import JobInfo, StoredResult
 from qibo_client.domain.status import QiboJobStatus
 from qibo_client.exceptions import UnsafeResultError
 from qibo_client.ports import ResultStore, ResultStream
+from qibo_client.results.sizes import result_size_bound
 
 if TYPE_CHECKING:
     from qibo_client.qibo_job import QiboJob
@@ -26,11 +27,20 @@ LOG_TAIL = 2000
 
 
 def download(job: QiboJob, store: ResultStore, deadline: Deadline) -> StoredResult:
-    """Fetch the job's archive into the store (the transport retries a broken transfer)."""
+    """Fetch the job's archive into the store (the transport retries a broken transfer).
+
+    The archive may unpack to no more than a result of the job's circuit can
+    need: the circuit and shots this client sent, else those the server reports.
+    """
     server, pid = job.base_url, job.pid
+    circuit, nshots = getattr(job, "_sent", (None, None))
+    max_bytes = result_size_bound(
+        circuit if circuit is not None else job.circuit,
+        nshots if nshots is not None else job.nshots,
+    )
 
     def receive(stream: ResultStream) -> StoredResult:
-        return store.save(server, pid, stream)
+        return store.save(server, pid, stream, max_bytes=max_bytes)
 
     return job.transport.fetch_result(pid, receive, deadline=deadline.at)
 

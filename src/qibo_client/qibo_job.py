@@ -85,6 +85,8 @@ class QiboJob:
         self.nshots = nshots
         self.device = device
         self.project = project
+        #: What this client sent, which bounds the result's size whatever the server says.
+        self._sent = (circuit, nshots)
 
         self._status: QiboJobStatus | None = None
         self._status_text: str | None = None

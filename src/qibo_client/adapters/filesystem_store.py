@@ -1,10 +1,13 @@
-"""Result store on the local filesystem: ``<base>/<pid>/results.npy``.
+"""Result store on the local filesystem: ``<base>/<server key>/<pid>/results.npy``.
 
 The base folder is the one given, else ``$RESULTS_BASE_FOLDER`` (as in the
 published client), else a per-user cache folder (never a folder shared by
-all users). An archive is extracted while it downloads into a private
-``<base>/.<pid>.partial-<random>`` folder and renamed into place only when
-complete, so ``<base>/<pid>`` is always either absent or whole.
+all users). Results are kept per server (:func:`server_key`), since two
+servers may hand out the same pid. An archive is extracted while it downloads
+into a private ``.<pid>.partial-<random>`` folder beside its place and renamed
+into place only when complete, so ``<pid>`` is always either absent or whole.
+Only folders and files this user owns, and never a symbolic link, are read
+from or written into: in a shared results folder nobody can plant a result.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from qibo_client.adapters.filesystem_paths import kind_of, planted_error, remove, server_key
 from qibo_client.domain.records import StoredResult
+from qibo_client.exceptions import UnsafeResultError
 from qibo_client.ports.result_store import ResultStore
 from qibo_client.ports.transport import ResultStream
 from qibo_client.protocol.readers import validate_pid
@@ -28,6 +33,8 @@ from qibo_client.protocol.wire import RESULTS_FILE
 RESULTS_BASE_ENV = "RESULTS_BASE_FOLDER"
 #: Leftovers of a killed process (``.<pid>.partial-*``, ``.<pid>.old-*``) older than this go.
 STALE_AFTER_SECONDS = 24 * 3600
+#: How often a result is moved into place, or read, while another process replaces it.
+TRIES = 5
 
 
 def default_base_folder() -> Path:
@@ -41,10 +48,11 @@ def default_base_folder() -> Path:
 
 
 class FilesystemResultStore(ResultStore):
-    """Keeps each job's extracted archive in ``<base_folder>/<pid>``.
+    """Keeps each job's extracted archive in ``<base_folder>/<server key>/<pid>``.
 
-    ``max_total_bytes`` bounds what one archive may unpack to, and
-    ``max_members`` how many entries it may have.
+    ``max_total_bytes`` bounds what one archive may unpack to (a caller's
+    ``max_bytes`` may only lower it), and ``max_members`` how many entries it
+    may have.
     """
 
     def __init__(
@@ -61,79 +69,107 @@ class FilesystemResultStore(ResultStore):
     def __repr__(self) -> str:
         return f"FilesystemResultStore({str(self.base_folder)!r})"
 
-    def folder_for(self, pid: str) -> Path:
+    def folder_for(self, server: str, pid: str) -> Path:
         """The folder that holds (or will hold) the job's extracted files."""
-        return self.base_folder / validate_pid(pid)
-
-    def _stored(self, server: str, pid: str) -> StoredResult:
-        folder = self.folder_for(pid)
-        result = folder / RESULTS_FILE
-        return StoredResult(server, pid, folder, result if result.is_file() else None)
+        return self.base_folder / server_key(server) / validate_pid(pid)
 
     def lookup(self, server: str, pid: str) -> StoredResult | None:
-        stored = self._stored(server, pid)
-        return stored if stored.result_file is not None else None
+        folder = self.folder_for(server, pid)
+        result = folder / RESULTS_FILE
+        if kind_of(folder.parent) == kind_of(folder) == "dir" and kind_of(result) == "file":
+            return StoredResult(server, pid, folder, result)
+        return None
 
     def forget(self, server: str, pid: str) -> bool:
-        folder = self.folder_for(pid)
-        if folder.is_symlink() or not folder.is_dir():
+        folder = self.folder_for(server, pid)
+        if kind_of(folder.parent) != "dir" or kind_of(folder) != "dir":
             return False
         shutil.rmtree(folder, ignore_errors=True)
         return True
 
-    def save(self, server: str, pid: str, stream: ResultStream) -> StoredResult:
+    def save(
+        self, server: str, pid: str, stream: ResultStream, *, max_bytes: int | None = None
+    ) -> StoredResult:
         from qibo_client.results.archive import extract_stream
 
-        folder = self.folder_for(pid)
-        self.base_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._sweep_leftovers(pid)
-        partial = Path(tempfile.mkdtemp(prefix=f".{pid}.partial-", dir=self.base_folder))
+        folder = self.folder_for(server, pid)
+        self._make_server_folder(folder.parent)
+        if kind_of(folder) not in ("absent", "dir"):
+            raise planted_error(folder)
+        had_result = self.lookup(server, pid) is not None
+        self._sweep_leftovers(folder)
+        limit = self.max_total_bytes if max_bytes is None else min(max_bytes, self.max_total_bytes)
+        partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
         try:
-            extract_stream(
-                stream,
-                partial,
-                max_total_bytes=self.max_total_bytes,
-                max_members=self.max_members,
+            names = extract_stream(
+                stream, partial, max_total_bytes=limit, max_members=self.max_members
             )
-            self._move_into_place(partial, folder)
+            self._move_into_place(partial, folder, replace_result=had_result)
         except BaseException:  # KeyboardInterrupt too: never leave a partial folder
             shutil.rmtree(partial, ignore_errors=True)
             raise
-        return self._stored(server, pid)
+        found = self.lookup(server, pid)
+        if found is not None or RESULTS_FILE not in names:
+            return found or StoredResult(server, pid, folder, None)
+        # Another process is replacing the folder this very moment: ours had a result.
+        return StoredResult(server, pid, folder, folder / RESULTS_FILE)
 
-    def _sweep_leftovers(self, pid: str) -> None:
+    def _make_server_folder(self, server_folder: Path) -> None:
+        """Create the server's folder (mode 0700); refuse one that is a link or not ours."""
+        self.base_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            server_folder.mkdir(mode=0o700)
+        if kind_of(server_folder) != "dir":
+            raise planted_error(server_folder)
+
+    def _sweep_leftovers(self, folder: Path) -> None:
         """Remove this job's temp folders that a killed process (not Ctrl-C) left long ago."""
         cutoff = time.time() - STALE_AFTER_SECONDS
-        for pattern in (f".{pid}.partial-*", f".{pid}.old-*"):
-            for leftover in self.base_folder.glob(pattern):
+        for pattern in (f".{folder.name}.partial-*", f".{folder.name}.old-*"):
+            for leftover in folder.parent.glob(pattern):
                 with contextlib.suppress(OSError):
-                    if (
-                        leftover.is_dir()
-                        and not leftover.is_symlink()
-                        and leftover.lstat().st_mtime < cutoff
-                    ):
+                    if kind_of(leftover) == "dir" and leftover.lstat().st_mtime < cutoff:
                         shutil.rmtree(leftover, ignore_errors=True)
 
-    def _move_into_place(self, partial: Path, folder: Path) -> None:
-        """Rename ``partial`` to ``folder``; an old ``folder`` is set aside first, then deleted."""
-        try:
-            os.rename(partial, folder)
-            return
-        except OSError:
-            if not os.path.lexists(folder):
-                raise
-        aside = folder.with_name(f".{folder.name}.old-{secrets.token_hex(8)}")
-        os.rename(folder, aside)
-        try:
-            os.rename(partial, folder)
-        except BaseException:
-            if not os.path.lexists(folder):
+    def _move_into_place(self, partial: Path, folder: Path, *, replace_result: bool) -> None:
+        """Rename ``partial`` to ``folder``, setting an older ``folder`` aside and deleting it.
+
+        A ``folder`` that holds a result is replaced only when it did before
+        this save began; one that gained it meanwhile came from another process
+        saving the same job at once, and is kept (ours is the same result).
+        """
+        failure: OSError | None = None
+        for _ in range(TRIES):
+            try:
+                os.rename(partial, folder)
+                return
+            except OSError as error:
+                if not os.path.lexists(folder):  # gone again: set aside by another process?
+                    failure = error
+                    continue
+            if kind_of(folder) != "dir":
+                raise planted_error(folder)
+            if not replace_result and kind_of(folder / RESULTS_FILE) == "file":
+                shutil.rmtree(partial, ignore_errors=True)
+                return
+            aside = folder.with_name(f".{folder.name}.old-{secrets.token_hex(8)}")
+            try:
+                os.rename(folder, aside)
+            except FileNotFoundError:
+                continue  # another process set it aside first
+            try:
+                os.rename(partial, folder)
+            except OSError:
+                if os.path.lexists(folder):  # another process's copy arrived in between
+                    remove(aside)
+                    continue
                 os.rename(aside, folder)
-            raise
-        if aside.is_dir() and not aside.is_symlink():
-            shutil.rmtree(aside, ignore_errors=True)
-        else:
-            aside.unlink(missing_ok=True)
+                raise
+            remove(aside)
+            return
+        if failure is not None:
+            raise failure
+        raise UnsafeResultError(f"{folder} kept changing while the result was moved into place")
 
     def prepare(self) -> None:
         from qibo_client.results.loader import warm_up
@@ -144,8 +180,15 @@ class FilesystemResultStore(ResultStore):
         from qibo_client.results.loader import load_result_file
 
         path = stored.result_file
-        if path is None or not path.is_file():
-            raise FileNotFoundError(
-                f"no stored result for job {stored.pid}: {stored.folder} holds no {RESULTS_FILE}"
-            )
-        return load_result_file(path)
+        for attempt in range(TRIES):
+            if path is None:
+                break
+            if kind_of(path) == "file":
+                try:
+                    return load_result_file(path)
+                except FileNotFoundError:
+                    pass  # replaced by another process between our look and our read
+            time.sleep(0.01 * attempt)
+        raise FileNotFoundError(
+            f"no stored result for job {stored.pid}: {stored.folder} holds no {RESULTS_FILE}"
+        )

@@ -29,6 +29,7 @@ from qibo_client.exceptions import (
 from qibo_client.job_results import NO_DOWNLOAD_STATUSES, logs_text
 from qibo_client.ports import JobSnapshot, ProgressView
 from qibo_client.protocol.readers import validate_pid
+from qibo_client.results.sizes import result_size_bound
 
 if TYPE_CHECKING:
     from qibo_client.aio.client import AsyncClient
@@ -198,7 +199,8 @@ class AsyncJob:
             if client.adapters.inline_results_only:
                 return await self._inline_result(pid, status)
             try:
-                receive = functools.partial(store.save, self.base_url, pid)
+                bound = result_size_bound(self.circuit, self.nshots)
+                receive = functools.partial(store.save, self.base_url, pid, max_bytes=bound)
                 stored = await client.transport.fetch_result(pid, receive, deadline=deadline.at)
             except DeadlineExceededError:
                 raise timeout_error(pid, timeout, self.info) from None

@@ -18,7 +18,8 @@ class ResultStore(ABC):
     :class:`~qibo_client.exceptions.UnsafeResultError`, or
     :class:`~qibo_client.exceptions.IncompleteDownloadError` if the transfer
     broke off, so that the transport may try again); :meth:`load` must not run
-    anything the file names. Pids reaching a store have been validated.
+    anything the file names. Results of different servers are kept apart, even
+    under the same pid. Pids reaching a store have been validated.
     :mod:`qibo_client.testing` holds a contract suite that a store proves
     itself with.
     """
@@ -28,8 +29,17 @@ class ResultStore(ABC):
         """The stored result of this job, if one is complete; else ``None``."""
 
     @abstractmethod
-    def save(self, server: str, pid: str, stream: ResultStream) -> StoredResult:
-        """Receive the job's archive and keep what it holds."""
+    def save(
+        self, server: str, pid: str, stream: ResultStream, *, max_bytes: int | None = None
+    ) -> StoredResult:
+        """Receive the job's archive and keep what it holds.
+
+        ``max_bytes``, when given, is what the caller knows this job's result
+        can need (from its qubits and shots): the archive may unpack to no more
+        than it, nor more than the store's own bound. Refuse with
+        :class:`~qibo_client.exceptions.UnsafeResultError` as soon as the
+        running total passes the bound, keeping nothing.
+        """
 
     @abstractmethod
     def load(self, stored: StoredResult) -> Any:

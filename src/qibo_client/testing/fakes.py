@@ -169,6 +169,8 @@ class MemoryResultStore(ResultStore):
         self.max_members = max_members
         self.files: dict[tuple[str, str], dict[str, bytes]] = {}
         self.prepared = 0
+        #: The unpacked-size bound of the latest :meth:`save` (its ``max_bytes``, capped).
+        self.last_limit: int | None = None
 
     def __repr__(self) -> str:
         return f"MemoryResultStore({len(self.files)} results)"
@@ -181,15 +183,16 @@ class MemoryResultStore(ResultStore):
     def lookup(self, server: str, pid: str) -> StoredResult | None:
         return self._stored(server, pid) if (server, pid) in self.files else None
 
-    def save(self, server: str, pid: str, stream: ResultStream) -> StoredResult:
+    def save(
+        self, server: str, pid: str, stream: ResultStream, *, max_bytes: int | None = None
+    ) -> StoredResult:
         from qibo_client.results.archive import extract_stream
 
+        limit = self.max_total_bytes if max_bytes is None else min(max_bytes, self.max_total_bytes)
+        self.last_limit = limit
         with tempfile.TemporaryDirectory() as folder:
             names = extract_stream(
-                stream,
-                Path(folder),
-                max_total_bytes=self.max_total_bytes,
-                max_members=self.max_members,
+                stream, Path(folder), max_total_bytes=limit, max_members=self.max_members
             )
             members = {name: Path(folder, name).read_bytes() for name in names}
         self.files[(server, pid)] = members

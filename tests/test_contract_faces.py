@@ -68,12 +68,13 @@ def ghz(n: int) -> Circuit:
 
 
 def failing_circuit() -> dict:
-    """Parses on the server, fails when it runs: an angle that is not a number."""
+    """Passes the server's checks, fails when qibo builds it in the worker: a collapsing
+    measurement with bit-flip noise, which qibo does not implement."""
     circuit = Circuit(1)
     circuit.add(gates.RX(0, theta=0.3))
     circuit.add(gates.M(0))
     raw = circuit.raw
-    raw["queue"][0]["init_kwargs"]["theta"] = "not-a-number"
+    raw["queue"][1]["init_kwargs"].update(collapse=True, p0=0.1)
     return raw
 
 
@@ -139,7 +140,7 @@ def test_an_error_job_returns_none_and_keeps_its_logs(face):
     assert job.info.job_status is QiboJobStatus.ERROR
     assert job.results_folder is not None and any(job.results_folder.iterdir())
     assert any("exited with error" in text for _, text in renderer.messages)
-    assert "TypeError" in (client.get_job(job.pid).info.stderr or "")
+    assert "NotImplementedError" in (client.get_job(job.pid).info.stderr or "")
 
 
 @pytest.mark.parametrize(

@@ -19,12 +19,27 @@ def scripted_runner(task: dict[str, Any]) -> dict[str, Any]:
     """Runs in the worker. ``circuit["test_action"]`` picks a misbehaviour, else the real run.
 
     ``sleep`` (``circuit["seconds"]``), ``crash`` (the process dies), ``raise``
-    (prints, then raises); qibo ignores the extra keys when it reads the circuit.
+    (prints, then raises), ``allocate`` (``circuit["bytes"]`` in one piece),
+    ``report`` (prints the worker's qibo limits and address-space limit as JSON);
+    qibo ignores the extra keys when it reads the circuit.
     """
     circuit = task["circuit"]
     action = circuit.get("test_action") if isinstance(circuit, dict) else None
     if action == "crash":
         os._exit(3)
+    if action == "allocate":
+        block = bytearray(int(circuit["bytes"]))
+        print("allocated", len(block))
+    if action == "report":
+        import json
+        import resource
+
+        limits = {
+            "QIBO_MAX_QUBITS": os.environ.get("QIBO_MAX_QUBITS"),
+            "QIBO_MAX_QUBITS_DM": os.environ.get("QIBO_MAX_QUBITS_DM"),
+            "RLIMIT_AS": resource.getrlimit(resource.RLIMIT_AS)[0],
+        }
+        print(json.dumps(limits))
     if action == "raise":
         print("about to fail")
         raise RuntimeError("scripted failure")

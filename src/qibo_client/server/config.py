@@ -9,10 +9,17 @@ Read from an optional ``<data_dir>/server.toml`` and then from overrides (the
     seconds_max = 360000
     disk_kbs_max = 5000000
 
+    [limits]
+    idempotency_seconds = 86400     # how long a submission's Idempotency-Key is remembered
+    worker_memory_bytes = 0         # address space a worker may add after start-up (0: derived)
+
     [devices.numpy]
     max_num_qubits = 24
     max_walltime_seconds = 3600
     max_num_shots = 1000000
+    max_memory_bytes = 728870912    # state and samples of one job (the default here)
+    max_gates = 50000               # gates per circuit
+    max_gate_work = 335544320000    # gates x amplitudes; default 20000 x 2^max_num_qubits
     description = "qibo's numpy simulator"
     status = "available"
 """
@@ -35,7 +42,22 @@ _BACKENDS: dict[str, dict[str, Any]] = {
 }
 
 _QUOTA_KEYS = ("jobs_max", "shots_max", "seconds_max", "disk_kbs_max")
-_DEVICE_KEYS = ("max_num_qubits", "max_walltime_seconds", "max_num_shots", "description", "status")
+_LIMIT_KEYS = ("idempotency_seconds", "worker_memory_bytes")
+_DEVICE_KEYS = (
+    "max_num_qubits",
+    "max_walltime_seconds",
+    "max_num_shots",
+    "max_memory_bytes",
+    "max_gates",
+    "max_gate_work",
+    "description",
+    "status",
+)
+#: Bytes per amplitude of a state (complex128), and per drawn sample and measured qubit.
+AMPLITUDE_BYTES = 16
+SAMPLE_BYTES = 8
+#: Default work bound: this many gates on the largest state a device holds.
+DEFAULT_GATES_AT_MAX_QUBITS = 20_000
 
 
 @dataclass
@@ -50,6 +72,15 @@ class DeviceConfig:
     max_num_shots: int = 1_000_000
     hardware_type: str = "simulator"
     backend: str = ""
+    #: The memory one job may need (state, and samples); ``None``: twice a state vector
+    #: of ``max_num_qubits`` (so a density matrix holds about half as many qubits),
+    #: plus the samples of ``max_num_shots`` on every qubit.
+    max_memory_bytes: int | None = None
+    #: The most gates one circuit may have.
+    max_gates: int = 50_000
+    #: The most gates x amplitudes one circuit may need; ``None``: 20,000 gates on
+    #: a state vector of ``max_num_qubits``.
+    max_gate_work: int | None = None
 
     def __post_init__(self) -> None:
         self.backend = self.backend or self.name
@@ -58,10 +89,34 @@ class DeviceConfig:
                 f"device {self.name!r}: status must be 'available' or 'unavailable', "
                 f"got {self.status!r}"
             )
-        for key in ("max_num_qubits", "max_walltime_seconds", "max_num_shots"):
+        for key in (
+            "max_num_qubits",
+            "max_walltime_seconds",
+            "max_num_shots",
+            "max_memory_bytes",
+            "max_gates",
+            "max_gate_work",
+        ):
             value = getattr(self, key)
+            if value is None and key in ("max_memory_bytes", "max_gate_work"):
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"device {self.name!r}: {key} must be a positive number")
+
+    def memory_cap(self) -> int:
+        """The bytes one job may need: ``max_memory_bytes``, or twice a full state vector
+        and the samples of the most shots on every qubit."""
+        if self.max_memory_bytes is not None:
+            return int(self.max_memory_bytes)
+        qubits = int(self.max_num_qubits)
+        samples = SAMPLE_BYTES * int(self.max_num_shots) * qubits
+        return 2 * AMPLITUDE_BYTES * 2**qubits + samples
+
+    def gate_work_cap(self) -> int:
+        """The most gates x amplitudes one circuit may need."""
+        if self.max_gate_work is not None:
+            return int(self.max_gate_work)
+        return DEFAULT_GATES_AT_MAX_QUBITS * 2 ** int(self.max_num_qubits)
 
 
 def backend_available(name: str) -> bool:
@@ -89,9 +144,33 @@ class ServerConfig:
     shots_max: int = 100_000_000
     seconds_max: float = 360_000.0
     disk_kbs_max: float = 5_000_000.0
+    #: Seconds an ``Idempotency-Key`` is remembered after its submission.
+    idempotency_seconds: float = 86_400.0
+    #: Address space a worker may add to what it holds once started (0: derived
+    #: from the devices' memory caps, see :meth:`worker_memory_budget`).
+    worker_memory_bytes: int = 0
 
     def device(self, name: str) -> DeviceConfig | None:
         return next((d for d in self.devices if d.name == name), None)
+
+    def worker_memory_budget(self) -> int:
+        """Bytes of address space a worker may add after start-up: ``worker_memory_bytes``,
+        or three times the largest device's memory cap (a gate copies the state) plus 1 GiB."""
+        if self.worker_memory_bytes:
+            return int(self.worker_memory_bytes)
+        largest = max((d.memory_cap() for d in self.devices), default=0)
+        return 3 * largest + (1 << 30)
+
+    def worker_max_qubits(self) -> tuple[int, int]:
+        """qibo's own bounds for a worker (``QIBO_MAX_QUBITS``, ``QIBO_MAX_QUBITS_DM``)."""
+        state = max((int(d.max_num_qubits) for d in self.devices), default=1)
+        density = 1
+        for device in self.devices:
+            qubits = 1
+            while AMPLITUDE_BYTES * 4 ** (qubits + 1) <= device.memory_cap():
+                qubits += 1
+            density = max(density, min(qubits, int(device.max_num_qubits)))
+        return state, density
 
     @classmethod
     def load(cls, data_dir: Path, overrides: Mapping[str, Any] | None = None) -> ServerConfig:
@@ -108,34 +187,40 @@ class ServerConfig:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
                 raise ValueError(f"{path} is not valid TOML: {error}") from None
-            unknown = set(data) - {"quota", "devices"}
+            unknown = set(data) - {"quota", "limits", "devices"}
             if unknown:
                 raise ValueError(
                     f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
-                    "use [quota] and [devices.<name>]"
+                    "use [quota], [limits] and [devices.<name>]"
                 )
             config = config._with_quota(data.get("quota", {}), str(path))
+            config = config._with_quota(data.get("limits", {}), str(path), "limits")
             config = config._with_devices(data.get("devices", {}), str(path))
         if overrides:
             given = {k: v for k, v in overrides.items() if v is not None}
-            unknown = set(given) - {*_QUOTA_KEYS, *_DEVICE_KEYS, "devices"}
+            known = (*_QUOTA_KEYS, *_LIMIT_KEYS, *_DEVICE_KEYS, "devices")
+            unknown = set(given) - set(known)
             if unknown:
                 raise ValueError(
                     f"unknown server setting(s) {', '.join(sorted(unknown))}; known: "
-                    f"{', '.join((*_QUOTA_KEYS, *_DEVICE_KEYS, 'devices'))}"
+                    f"{', '.join(known)}"
                 )
             config = config._with_quota({k: given[k] for k in _QUOTA_KEYS if k in given}, "")
+            limits = {k: given[k] for k in _LIMIT_KEYS if k in given}
+            config = config._with_quota(limits, "", "limits")
             every = {k: given[k] for k in _DEVICE_KEYS if k in given}
             if every:
                 config.devices = [replace(d, **every) for d in config.devices]
             config = config._with_devices(given.get("devices", {}), "")
         return config
 
-    def _with_quota(self, quota: Mapping[str, Any], source: str) -> ServerConfig:
-        where = f"{source} [quota]" if source else "quota"
+    def _with_quota(
+        self, quota: Mapping[str, Any], source: str, section: str = "quota"
+    ) -> ServerConfig:
+        where = f"{source} [{section}]" if source else section
         if not isinstance(quota, Mapping):
             raise ValueError(f"{where} must be a table")
-        unknown = set(quota) - set(_QUOTA_KEYS)
+        unknown = set(quota) - set(_LIMIT_KEYS if section == "limits" else _QUOTA_KEYS)
         if unknown:
             raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         for key, value in quota.items():

@@ -26,6 +26,7 @@ from qibo_client.protocol.wire import (
     MAX_HOLD_SECONDS,
     QUEUEING,
 )
+from qibo_client.server.admission import PROJECT, admit, read_body
 from qibo_client.server.config import DeviceConfig, ServerConfig
 from qibo_client.server.dispatch import Dispatcher
 from qibo_client.server.errors import JobRefused, ServerError
@@ -49,40 +50,12 @@ MINIMUM_CLIENT_QIBO = "0.3.0"
 #: The oldest client package this server accepts: the published 0.2.x and ours both pass.
 MINIMUM_CLIENT_VERSION = "0.2.0"
 
-#: The only project every user has.
-PROJECT = "personal"
-
 
 def _installed_qibo_version() -> str:
     try:
         return importlib.metadata.version("qibo")
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - qibo is a dependency
         return "unknown"
-
-
-def _count_qubits(circuit: dict[str, Any] | str) -> int:
-    """The circuit's number of qubits, or :class:`JobRefused` saying why it cannot run.
-
-    A ``circuit.raw`` dict is rebuilt with qibo to prove it parses. OpenQASM
-    text is only looked at here (header, declared qubits): qibo's QASM reader
-    evaluates gate arguments with ``eval``, so untrusted text is parsed only in
-    the worker process, when the job runs (an unreadable text ends the job in
-    ``error`` with qibo's message in ``stderr``).
-    """
-    if isinstance(circuit, str):
-        try:
-            return objects.qasm_qubit_count(circuit)
-        except ValueError as error:
-            raise JobRefused(str(error)) from None
-    from qibo import Circuit
-
-    try:
-        return int(Circuit.from_dict(circuit).nqubits)
-    except Exception as error:
-        raise JobRefused(
-            f"the circuit could not be read by qibo.Circuit.from_dict ({type(error).__name__}: "
-            f"{error}); send circuit.raw of a qibo Circuit"
-        ) from None
 
 
 class QiboServer:
@@ -222,6 +195,7 @@ class QiboServer:
             not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 128
         ):
             raise ServerError(400, "the idempotency key must be a string of 1-128 characters")
+        submission = read_body(body)
         body_hash = hashlib.sha256(
             json.dumps(body, sort_keys=True, default=str).encode("utf-8")
         ).hexdigest()
@@ -229,27 +203,9 @@ class QiboServer:
             earlier = self._earlier_pid(user["id"], idempotency_key, body_hash)
             if earlier:
                 return objects.submitted_object(earlier)
-        try:
-            job = objects.read_submission(body)
-        except objects.InvalidSubmission as error:
-            raise ServerError(422, str(error)) from None
-        device = self._check_device(job.device)
-        if job.project != PROJECT:
-            raise JobRefused(
-                f"unknown project {job.project!r}: every user of this server has the project "
-                f"{PROJECT!r}"
-            )
-        if job.nshots is not None and not 0 < job.nshots <= device.max_num_shots:
-            raise JobRefused(
-                f"nshots must be between 1 and {device.max_num_shots} on device "
-                f"{device.name!r} (or null), got {job.nshots}"
-            )
-        num_qubits = _count_qubits(job.circuit)
-        if num_qubits > device.max_num_qubits:
-            raise JobRefused(
-                f"the circuit has {num_qubits} qubits but device {device.name!r} simulates at "
-                f"most {device.max_num_qubits}; use fewer qubits or another device"
-            )
+        admitted = admit(submission, self.config)
+        job, device = admitted.job, admitted.device
+        num_qubits = admitted.cost.nqubits
         pid = str(uuid.uuid4())
         stamp = now_iso()
         with self.store.transaction() as db:
@@ -300,15 +256,6 @@ class QiboServer:
                 "use a fresh key for a new job",
             )
         return str(rows[0]["pid"])
-
-    def _check_device(self, name: str) -> DeviceConfig:
-        device = self.config.device(name)
-        if device is None:
-            known = ", ".join(d.name for d in self.config.devices)
-            raise JobRefused(f"unknown device {name!r}; this server offers: {known}")
-        if device.status != "available":
-            raise JobRefused(f"device {name!r} is unavailable right now; try another device")
-        return device
 
     def _check_quota(self, db: Any, user: Any, device: str, nshots: int) -> None:
         row = db.execute("SELECT usage FROM users WHERE id = ?", (user["id"],)).fetchone()

@@ -220,7 +220,11 @@ class Dispatcher:
         failures = 0
         while not self._closing:
             try:
-                worker = WorkerProcess(self.runner)
+                worker = WorkerProcess(
+                    self.runner,
+                    env=self._worker_env(),
+                    memory_budget=self.config.worker_memory_budget(),
+                )
                 with self._changed:
                     self._processes[slot] = worker
                     if self._closing:
@@ -243,6 +247,15 @@ class Dispatcher:
                 with self._changed:
                     self._changed.wait_for(lambda: self._closing, timeout=min(2**failures, 30))
         return None
+
+    def _worker_env(self) -> dict[str, str]:
+        """qibo's own qubit bounds, and fewer malloc arenas (they count against RLIMIT_AS)."""
+        state, density = self.config.worker_max_qubits()
+        return {
+            "QIBO_MAX_QUBITS": str(state),
+            "QIBO_MAX_QUBITS_DM": str(density),
+            "MALLOC_ARENA_MAX": "2",
+        }
 
     def _fail_next(self, reason: str) -> None:
         with self._changed:
@@ -305,6 +318,7 @@ class Dispatcher:
             "nshots": row["nshots"],
             "backend": device.backend,
             "max_qubits": device.max_num_qubits,
+            "max_gates": device.max_gates,
             "workdir": str(workdir),
         }
         deadline = time.monotonic() + device.max_walltime_seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import subprocess
 import sys
@@ -20,16 +21,25 @@ class WorkerGone(Exception):
 class WorkerProcess:
     """A live worker: ``python -m qibo_client.server.worker`` and a connection to it."""
 
-    def __init__(self, runner: str | None = None) -> None:
+    def __init__(
+        self,
+        runner: str | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        memory_budget: int | None = None,
+    ) -> None:
         authkey = secrets.token_bytes(32)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "qibo_client.server.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, **(env or {})},
         )
         self.conn: Connection | None = None
         self.qibo_version: str | None = None
+        #: The address-space limit the worker set itself, if it could.
+        self.memory_limit: int | None = None
         assert self.process.stdin is not None and self.process.stdout is not None
         try:
             self.process.stdin.write(authkey.hex() + "\n")
@@ -39,7 +49,9 @@ class WorkerProcess:
             if not address:
                 raise WorkerGone("the worker process exited before it was ready")
             self.conn = Client(address, authkey=authkey)
-            self.conn.send({"sys_path": list(sys.path), "runner": runner})
+            self.conn.send(
+                {"sys_path": list(sys.path), "runner": runner, "memory_budget": memory_budget}
+            )
         except (OSError, EOFError) as error:
             self.kill()
             raise WorkerGone(f"could not start a worker process: {error}") from error
@@ -54,6 +66,7 @@ class WorkerProcess:
             self.kill()
             raise WorkerGone(f"the worker did not get ready within {timeout:g} s")
         self.qibo_version = message.get("qibo_version")
+        self.memory_limit = message.get("memory")
 
     def send(self, message: dict[str, Any]) -> None:
         try:

@@ -9,7 +9,11 @@ speaks small dicts over that connection: a task in (the circuit's raw dict
 or OpenQASM text, the shots, a folder), a status out. Results go straight to
 disk. Circuits are rebuilt here, not in the server: qibo's QASM reader
 evaluates gate arguments with ``eval``, and a worker is a process the server
-can kill and replace.
+can kill and replace. Each circuit is checked again as data before qibo reads
+it (a job queued by an older server was never checked), and once warm the
+worker limits its own address space (``RLIMIT_AS``), so a job that needs
+more memory than the server allowed fails with ``MemoryError`` instead of
+taking the machine's memory.
 """
 
 from __future__ import annotations
@@ -28,19 +32,31 @@ from pathlib import Path
 from typing import Any
 
 from qibo_client.protocol.wire import RESULTS_FILE
+from qibo_client.server.circuit_checks import check_qasm, check_raw_circuit
 
 #: How much of a job's stdout and stderr is kept (the end of it).
 LOG_LIMIT = 64 * 1024
+#: The gate bound applied when a task names none.
+DEFAULT_MAX_GATES = 50_000
 
 Runner = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def rebuild_circuit(circuit: dict[str, Any] | str, max_qubits: int | None = None) -> Any:
+def rebuild_circuit(
+    circuit: dict[str, Any] | str,
+    max_qubits: int | None = None,
+    max_gates: int = DEFAULT_MAX_GATES,
+) -> Any:
     """The qibo Circuit of a submission: ``Circuit.from_dict`` or, for text, ``Circuit.from_qasm``.
 
-    ``max_qubits`` is checked against the parsed circuit: the server counted
-    a QASM text's qubits without parsing it.
+    The circuit is checked as data first (:mod:`~qibo_client.server.circuit_checks`);
+    ``max_qubits`` is checked against the parsed circuit: the server counted a
+    QASM text's qubits without parsing it.
     """
+    if isinstance(circuit, str):
+        check_qasm(circuit, max_gates=max_gates)
+    else:
+        check_raw_circuit(circuit, max_gates=max_gates)
     import qibo
 
     if isinstance(circuit, str):
@@ -65,7 +81,9 @@ def run_circuit_task(task: dict[str, Any]) -> dict[str, Any]:
 
     if qibo.get_backend().name != task["backend"]:
         qibo.set_backend(task["backend"])
-    circuit = rebuild_circuit(task["circuit"], task.get("max_qubits"))
+    circuit = rebuild_circuit(
+        task["circuit"], task.get("max_qubits"), task.get("max_gates", DEFAULT_MAX_GATES)
+    )
     nshots = task.get("nshots")
     result = circuit(nshots=nshots) if nshots is not None else circuit()
     frequencies = None
@@ -102,6 +120,39 @@ def _warm_up() -> str:
     return str(qibo.__version__)
 
 
+def _address_space() -> int | None:
+    """This process's virtual memory size in bytes (Linux), else ``None``."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            pages = int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def limit_memory(budget: int | None) -> int | None:
+    """Cap this process's address space at what it holds now plus ``budget`` bytes.
+
+    Returns the limit set, or ``None`` where it cannot be set (no ``resource``
+    module, no ``/proc``), and then the submission bounds alone hold.
+    """
+    if not budget:
+        return None
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    now = _address_space()
+    if now is None:
+        return None
+    limit = now + int(budget)
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    return limit
+
+
 def _run(runner: Runner, task: dict[str, Any]) -> dict[str, Any]:
     out, err = io.StringIO(), io.StringIO()
     started = time.perf_counter()
@@ -109,6 +160,13 @@ def _run(runner: Runner, task: dict[str, Any]) -> dict[str, Any]:
     try:
         with redirect_stdout(out), redirect_stderr(err):
             answer.update(runner(task))
+    except MemoryError:
+        answer["ok"] = False
+        answer["error"] = (
+            "MemoryError: the job needed more memory than this server lets a worker use; "
+            "use fewer qubits or shots"
+        )
+        err.write(answer["error"] + "\n")
     except Exception as error:
         answer["ok"] = False
         answer["error"] = f"{type(error).__name__}: {error}"
@@ -126,7 +184,9 @@ def serve(conn: Connection) -> None:
         if entry not in sys.path:
             sys.path.insert(0, entry)
     runner = _load_runner(init.get("runner"))
-    conn.send({"event": "ready", "qibo_version": _warm_up(), "pid": os.getpid()})
+    version = _warm_up()
+    limit = limit_memory(init.get("memory_budget"))
+    conn.send({"event": "ready", "qibo_version": version, "pid": os.getpid(), "memory": limit})
     while True:
         try:
             message = conn.recv()

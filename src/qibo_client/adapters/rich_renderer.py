@@ -147,11 +147,7 @@ class RichProgressView(ProgressView):
         self._panel: StatusPanel | None = None
         self._display: _LiveDisplay | None = None
         self._lines = tables.StatusLines()
-
-    @property
-    def panel(self) -> StatusPanel | None:
-        """The status panel (drawn live once the wait lasts)."""
-        return self._panel
+        self._lines_lock = threading.Lock()  # the timer and the waiting thread both print
 
     @never_raise
     def begin(self, snapshot: JobSnapshot) -> None:
@@ -165,7 +161,9 @@ class RichProgressView(ProgressView):
         )
 
     def _print_change(self, snapshot: JobSnapshot) -> None:
-        if (line := self._lines.next_line(snapshot)) is not None:
+        with self._lines_lock:
+            line = self._lines.next_line(snapshot)
+        if line is not None:
             self._console.print(Text(line, style=stage_style(tables.status_name(snapshot))))
 
     @never_raise

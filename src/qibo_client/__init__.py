@@ -30,11 +30,16 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    """``AsyncClient`` is imported on first use, so ``import qibo_client`` stays cheap."""
+    """``AsyncClient`` and ``plot_counts`` are imported on first use, so ``import
+    qibo_client`` stays cheap (no httpx, no matplotlib)."""
     if name == "AsyncClient":
         from qibo_client.aio import AsyncClient
 
         return AsyncClient
+    if name == "plot_counts":
+        from qibo_client.plotting import plot_counts
+
+        return plot_counts
     raise AttributeError(f"module 'qibo_client' has no attribute {name!r}")
 
 
@@ -48,5 +53,6 @@ __all__ = [
     "QiboJobStatus",
     "__version__",
     "as_completed",
+    "plot_counts",
     "wait",
 ]

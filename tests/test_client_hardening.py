@@ -7,21 +7,31 @@ before anything is printed.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+import responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.http import FaultServer, job_object, reply
+from tests.support.http import FaultServer, job_object, project_quota, reply
 
+from qibo_client import Client, QiboJob
 from qibo_client.adapters.http_stream import nested_deeper_than
 from qibo_client.adapters.http_transport import HttpTransport
+from qibo_client.adapters.logging_renderer import LoggingRenderer
+from qibo_client.domain.records import JobInfo
 from qibo_client.exceptions import MalformedResponseError, UnsafeResultError
+from qibo_client.presentation.masking import mask_secret, masked
 from qibo_client.protocol.wire import MAX_JSON_DEPTH
 from qibo_client.results import load_result_file
+from qibo_client.testing import MockRequest, MockTransport
+from qibo_client.testing.answers import error_archive, job_answer
+from qibo_client.testing.fakes import MemoryResultStore, RecordingRenderer
 
 TOKEN = "hardening-token-0123456789"
 PID = "job-1"
@@ -237,3 +247,95 @@ def test_stored_samples_are_not_drawn_so_not_bounded_by_shots(tmp_path: Path) ->
     payload["samples"] = np.zeros((3, 1), dtype=np.int64)
     result = load_result_file(write_npy(tmp_path / "results.npy", payload))
     assert result.samples().shape == (3, 1)
+
+
+# -- a token echoed back by a server is never printed -----------------------------------
+
+BASE = "https://qibo.example"
+
+
+def echoing_server() -> None:
+    """A server that puts the token it was sent wherever a table shows text."""
+    job = job_object(PID, "success", email=f"{TOKEN}@evil.example")
+    job["result_path"] = f"/results/{TOKEN}.tar.gz"
+    responses.get(f"{BASE}/api/jobs/", json=[job])
+    responses.get(
+        f"{BASE}/api/disk_quota/",
+        json=[{"user": {"email": TOKEN}, "kbs_left": 10.0, "kbs_max": 20.0}],
+    )
+    quota = project_quota(project=f"team-{TOKEN}", device="numpy")
+    quota["partition"]["description"] = f"ask {TOKEN} for access"
+    responses.get(f"{BASE}/api/projectquotas/", json=[quota])
+
+
+def logged_client() -> tuple[Client, io.StringIO]:
+    output = io.StringIO()
+    logger = logging.getLogger("test-client-hardening-masking")
+    logger.handlers[:] = [logging.StreamHandler(output)]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return Client(TOKEN, BASE, renderer=LoggingRenderer(logger)), output
+
+
+@responses.activate
+def test_print_job_info_masks_a_token_the_server_echoes() -> None:
+    # Before: the job table's user line and results column printed the token.
+    echoing_server()
+    client, output = logged_client()
+    client.print_job_info()
+    printed = output.getvalue()
+    assert TOKEN not in printed
+    assert "***@evil.example" in printed and "/results/***.tar.gz" in printed
+
+
+@responses.activate
+def test_print_quota_info_masks_a_token_the_server_echoes() -> None:
+    echoing_server()
+    client, output = logged_client()
+    client.print_quota_info()
+    printed = output.getvalue()
+    assert TOKEN not in printed
+    assert "team-***" in printed and "User: ***" in printed
+
+
+@responses.activate
+def test_no_renderer_is_handed_the_token() -> None:
+    echoing_server()
+    renderer = RecordingRenderer()
+    client = Client(TOKEN, BASE, renderer=renderer)
+    client.print_job_info()
+    client.print_quota_info()
+    assert TOKEN not in repr((renderer.job_tables, renderer.quotas))
+    [(user, [job])] = renderer.job_tables
+    assert user == "***@evil.example" and TOKEN not in repr(job.raw)
+
+
+def test_masking_leaves_records_without_the_token_as_they_are() -> None:
+    info = JobInfo(PID, "success", user_email="me@lab.org", raw={"pid": PID, "n": [1, 2]})
+    assert masked(info, TOKEN) is info
+    assert masked([info], "ab") == [info]  # too short to mask
+    assert mask_secret(f"x{TOKEN}y{TOKEN}", TOKEN) == "x***y***"
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["download", "inline-frequencies"])
+def test_a_failed_jobs_logs_do_not_show_an_echoed_token(inline: bool) -> None:
+    # Before: the error message quoted the server's stderr, token and all.
+    def handler(request: MockRequest) -> object:
+        if request.operation == "get_job":
+            return job_answer(PID, "error", stderr=f"auth failed for token {TOKEN}")
+        if request.operation == "download":
+            return request.error(404, "no downloads here") if inline else error_archive()
+        raise request.error(404, "not here")
+
+    renderer = RecordingRenderer()
+    job = QiboJob(
+        PID,
+        BASE,
+        {"x-api-token": TOKEN},
+        transport=MockTransport(handler),
+        result_store=MemoryResultStore(),
+        renderer=renderer,
+    )
+    assert job.result(verbose=False, timeout=30) is None
+    [(level, text)] = renderer.messages
+    assert level == "error" and "auth failed for token ***" in text and TOKEN not in text

@@ -15,6 +15,7 @@ from qibo_client.domain.records import JobInfo, StoredResult
 from qibo_client.domain.status import QiboJobStatus
 from qibo_client.exceptions import UnsafeResultError
 from qibo_client.ports import ResultStore, ResultStream
+from qibo_client.presentation.masking import mask_secret
 from qibo_client.results.sizes import result_size_bound
 
 if TYPE_CHECKING:
@@ -45,14 +46,17 @@ def download(job: QiboJob, store: ResultStore, deadline: Deadline) -> StoredResu
     return job.transport.fetch_result(pid, receive, deadline=deadline.at)
 
 
-def logs_text(info: JobInfo | None) -> str:
-    """The job's ``stdout``/``stderr`` from its object, as lines to show (may be empty)."""
+def logs_text(info: JobInfo | None, secret: str | None = None) -> str:
+    """The job's ``stdout``/``stderr`` from its object, as lines to show (may be empty).
+
+    ``secret`` (the user's token) is masked, should the server's logs echo it.
+    """
     parts = []
     for name in ("stdout", "stderr"):
         text = getattr(info, name, None) if info else None
         if text and text.strip():
             parts.append(f"\n{name}:\n{text.strip()[-LOG_TAIL:]}")
-    return "".join(parts)
+    return mask_secret("".join(parts), secret)
 
 
 def inline_result(job: QiboJob, status: QiboJobStatus | None) -> Any:
@@ -63,7 +67,8 @@ def inline_result(job: QiboJob, status: QiboJobStatus | None) -> Any:
     pid = job.pid
     if status is QiboJobStatus.ERROR:
         job.renderer.show_message(
-            f"Job {pid} exited with error." + (logs_text(job.info) or " The server sent no logs."),
+            f"Job {pid} exited with error."
+            + (logs_text(job.info, job._token) or " The server sent no logs."),
             level="error",
         )
         return None

@@ -25,6 +25,7 @@ from qibo_client.exceptions import (
     JobPostServerError,
 )
 from qibo_client.ports import Renderer, ResultStore, Transport
+from qibo_client.presentation.masking import masked
 from qibo_client.protocol.readers import validate_pid
 from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, TOKEN_HEADER
 from qibo_client.qibo_job import QiboJob
@@ -54,7 +55,6 @@ def _map_concurrently(
         first.submitted_jobs = [f.result() for f in futures if f.exception() is None]  # type: ignore[union-attr]
         raise first  # type: ignore[misc]
     return [f.result() for f in futures]
-
 
 
 class Client:
@@ -180,15 +180,16 @@ class Client:
         return self._job(pid, circuit=raw, nshots=nshots, device=device, project=project)
 
     def print_quota_info(self) -> None:
-        """Show the disk quota and every project's quota."""
-        self.renderer.show_quota(self.transport.disk_quota(), self.transport.project_quotas())
+        """Show the disk quota and every project's quota (the token masked, if echoed)."""
+        disk, projects = self.transport.disk_quota(), self.transport.project_quotas()
+        self.renderer.show_quota(masked(disk, self.token), masked(projects, self.token))
 
     def print_job_info(self) -> None:
         """Show this user's jobs as a table.
 
         Raises ``ValueError`` if the job list holds jobs of several accounts.
         """
-        jobs = self.transport.list_jobs()
+        jobs = masked(self.transport.list_jobs(), self.token)  # a server may echo the token
         if not jobs:
             self.renderer.show_message("No jobs found in database for user")
             return

@@ -102,6 +102,11 @@ class QiboJob:
         self._callbacks_lock = threading.Lock()
         self._callbacks_fired = False
 
+    @property
+    def _token(self) -> str | None:
+        """The user's token, from :attr:`headers`: masked wherever a server echoes it."""
+        return (self.headers or {}).get(TOKEN_HEADER)
+
     # -- adapters: the client's, or wired once from the URL and headers -----------
 
     def _wired(self) -> Adapters:
@@ -267,7 +272,7 @@ class QiboJob:
         if status is QiboJobStatus.ERROR:
             self.renderer.show_message(
                 f"Job {pid} exited with error. Results folder: {self.results_folder}"
-                + job_results.logs_text(self.info),
+                + job_results.logs_text(self.info, self._token),
                 level="error",
             )
             return None

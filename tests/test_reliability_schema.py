@@ -46,6 +46,7 @@ OPERATIONS = (
     "GET /api/jobs/{pid}/",
     "DELETE /api/jobs/{pid}/",
     "GET /api/jobs/{pid}/download/",
+    "POST /api/jobs/{pid}/cancel/",
     "GET /api/disk_quota/",
     "GET /api/projectquotas/",
 )

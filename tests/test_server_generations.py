@@ -16,7 +16,7 @@ from typing import Any, get_args
 import pytest
 import requests
 from tests.support.serve import TOKEN1, TOKEN2, serve
-from tests.support.server import body
+from tests.support.server import ANNOUNCED, body
 
 from qibo_client.protocol import objects
 from qibo_client.protocol.wire import STATUSES
@@ -226,7 +226,7 @@ def test_every_path_answers_with_and_without_its_slash_and_no_redirect(
     answer = call(url, method, path, token, headers=CUDAQ_HEADERS, **kwargs)
     assert answer.status_code == 200, (method, path, answer.status_code, answer.text[:200])
     assert not answer.is_redirect and "Location" not in answer.headers
-    assert answer.headers["X-Qibo-Extensions"] == "long-poll, idempotency"
+    assert answer.headers["X-Qibo-Extensions"] == ANNOUNCED
     if method == "POST":
         assert "pid" in answer.json()
     if template.endswith("bulk_delete/"):

@@ -24,7 +24,7 @@ import pytest
 import requests
 from pydantic import TypeAdapter
 from tests.support.serve import TOKEN1, TOKEN2, serve
-from tests.support.server import body, wide_raw
+from tests.support.server import ANNOUNCED, body, wide_raw
 
 from qibo_client.protocol import schemas
 
@@ -102,7 +102,7 @@ def test_version_needs_no_token_and_announces_the_extensions(url):
         "minimum_client_version",
     }
     schemas.ServerVersion.model_validate(answer.json())
-    assert answer.headers["X-Qibo-Extensions"] == "long-poll, idempotency"
+    assert answer.headers["X-Qibo-Extensions"] == ANNOUNCED
     assert answer.headers["Content-Type"] == "application/json"
 
 
@@ -134,7 +134,7 @@ def test_download_is_a_gzip_tar_with_results_npy(url, finished):
     answer = call(url, "GET", f"/api/jobs/{finished['pid']}/download/", stream=True)
     assert answer.status_code == 200
     assert answer.headers["Content-Type"] == "application/gzip"
-    assert answer.headers["X-Qibo-Extensions"] == "long-poll, idempotency"
+    assert answer.headers["X-Qibo-Extensions"] == ANNOUNCED
     data = answer.raw.read(decode_content=False)
     assert int(answer.headers["Content-Length"]) == len(data)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
@@ -179,7 +179,7 @@ def test_a_missing_token_is_401_and_an_unknown_one_403(url, method, path):
     unknown = call(url, method, path, token="nobody-" + uuid.uuid4().hex, **kwargs)
     assert unknown.status_code == 403
     assert "nobody-" not in unknown.json()["detail"]
-    assert unknown.headers["X-Qibo-Extensions"] == "long-poll, idempotency"
+    assert unknown.headers["X-Qibo-Extensions"] == ANNOUNCED
 
 
 @pytest.mark.slow
@@ -201,7 +201,7 @@ def test_another_users_job_is_404_everywhere(url, finished):
 def test_unknown_paths_and_methods_answer_a_detail(url):
     missing = call(url, "GET", "/api/nothing/")
     assert missing.status_code == 404 and "/api/nothing/" in missing.json()["detail"]
-    assert missing.headers["X-Qibo-Extensions"] == "long-poll, idempotency"
+    assert missing.headers["X-Qibo-Extensions"] == ANNOUNCED
     wrong = call(url, "PUT", "/api/jobs/")
     assert wrong.status_code == 405 and "PUT" in wrong.json()["detail"]
 
@@ -273,7 +273,7 @@ def test_a_body_over_the_limit_is_413_by_length_and_by_bytes_read(url):
         url, "POST", "/api/jobs/", data=chunks(), headers={"Content-Type": "application/json"}
     )
     assert chunked.status_code == 413
-    assert chunked.headers["X-Qibo-Extensions"] == "long-poll, idempotency"
+    assert chunked.headers["X-Qibo-Extensions"] == ANNOUNCED
     # just under the limit is read and judged on its content
     assert call(url, "POST", "/api/jobs/", json=body(padding="x" * 1000)).status_code == 200
 
@@ -287,7 +287,7 @@ def test_long_poll_answers_as_soon_as_the_status_changes(url):
     start = time.monotonic()
     answer = call(url, "GET", f"/api/jobs/{pid}/", params={"wait": 60, "status": "queueing"})
     assert answer.status_code == 200
-    assert answer.headers["X-Qibo-Extensions"] == "long-poll, idempotency"
+    assert answer.headers["X-Qibo-Extensions"] == ANNOUNCED
     assert answer.json()["status"] != "queueing"
     assert time.monotonic() - start < 30
     final = wait_final(url, pid)
@@ -333,6 +333,7 @@ def test_the_openapi_document_describes_every_route(url):
         "/api/jobs/": {"get", "post"},
         "/api/jobs/{pid}/": {"get", "delete"},
         "/api/jobs/{pid}/download/": {"get"},
+        "/api/jobs/{pid}/cancel/": {"post"},
         "/api/jobs/bulk_delete/": {"delete"},
         "/api/disk_quota/": {"get"},
         "/api/projectquotas/": {"get"},
@@ -397,7 +398,7 @@ def test_an_unexpected_error_is_500_internal_error_and_logged_without_the_token(
         answer = client.get("/api/jobs/", headers={"x-api-token": "secret-token-xyz"})
     assert answer.status_code == 500
     assert answer.json() == {"detail": "internal error"}
-    assert answer.headers["X-Qibo-Extensions"] == "long-poll, idempotency"
+    assert answer.headers["X-Qibo-Extensions"] == ANNOUNCED
     assert "GET /api/jobs/" in caplog.text and "RuntimeError" in caplog.text
     assert "secret-token-xyz" not in caplog.text
 

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
-from qibo_client.server.core import QiboServer
+from qibo_client.server.core import EXTENSIONS, QiboServer
 from qibo_client.server.worker import run_circuit_task
 
 #: The runner the test servers use: the real one, unless the circuit asks for a scripted act.
 SCRIPTED_RUNNER = "tests.support.server:scripted_runner"
 
 FINAL = ("success", "error")
+#: The X-Qibo-Extensions header every answer of the server carries.
+ANNOUNCED = ", ".join(EXTENSIONS)
 
 
 def scripted_runner(task: dict[str, Any]) -> dict[str, Any]:
     """Runs in the worker. ``circuit["test_action"]`` picks a misbehaviour, else the real run.
 
-    ``sleep`` (``circuit["seconds"]``), ``crash`` (the process dies), ``raise``
+    ``sleep`` (``circuit["seconds"]``; with ``circuit["pidfile"]``, the worker's pid
+    is written there first), ``crash`` (the process dies), ``raise``
     (prints, then raises), ``allocate`` (``circuit["bytes"]`` in one piece),
     ``report`` (prints the worker's qibo limits and address-space limit as JSON);
     qibo ignores the extra keys when it reads the circuit.
@@ -43,6 +47,8 @@ def scripted_runner(task: dict[str, Any]) -> dict[str, Any]:
     if action == "raise":
         print("about to fail")
         raise RuntimeError("scripted failure")
+    if circuit.get("pidfile") if isinstance(circuit, dict) else None:
+        Path(circuit["pidfile"]).write_text(str(os.getpid()))
     if action == "sleep":
         time.sleep(float(task["circuit"].get("seconds", 1.0)))
     return run_circuit_task(task)
@@ -108,3 +114,32 @@ def wait_status(
             raise AssertionError(f"job {pid} never reached {status}")
         job = server.get_job(token, pid, wait=min(left, 10.0), known_status=job["status"])
     return job
+
+
+def process_gone(pid: int) -> bool:
+    """True once process ``pid`` has ended (a zombie waiting to be reaped counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return True
+    return state in ("Z", "X")
+
+
+def wait_gone(pid: int, timeout: float) -> float:
+    """Seconds until process ``pid`` ended; AssertionError after ``timeout``."""
+    started = time.monotonic()
+    while not process_gone(pid):
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"process {pid} still alive after {timeout} s")
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+def wait_for_file(path: Path, timeout: float = 60.0) -> str:
+    """The text of ``path`` once it exists (a worker writes its pid there)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists() or not path.read_text():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never appeared")
+        time.sleep(0.02)
+    return path.read_text()

@@ -138,6 +138,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"largest request body accepted (default: {DEFAULT_MAX_REQUEST_BYTES})",
     )
     parser.add_argument(
+        "--runner",
+        metavar="MODULE:FUNCTION",
+        help="run each job with this function instead of qibo's default run (for "
+        "deployments and tests); it gets the task dict and returns a dict",
+    )
+    parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         default="info",
@@ -318,7 +324,9 @@ def run_serve(args: argparse.Namespace) -> int:
             "travel unencrypted over HTTP: put a TLS proxy in front or use 127.0.0.1",
             file=sys.stderr,
         )
-    core = QiboServer(data_dir, config=config, workers=args.workers)
+    core = QiboServer(
+        data_dir, config=config, workers=args.workers, runner=getattr(args, "runner", None)
+    )
     uv_server: uvicorn.Server | None = None
     stopping: list[int] = []
 

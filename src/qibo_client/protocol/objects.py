@@ -200,7 +200,8 @@ def job_object(
     job was measured: CUDA-Q reads any ``frequencies`` key as counts, so a
     ``null`` on an error job would read as an empty result. ``queue``
     (``position``, ``etd``, ``updated``) is given while the job waits; its
-    fields are null otherwise.
+    fields are null otherwise. ``cancelled`` (extension ``cancel``) is true on
+    a job stopped by its user, which ends with status ``error``.
     """
     queue = queue or {}
     answer = {
@@ -226,6 +227,7 @@ def job_object(
         "etd_seconds": queue.get("etd"),
         "seconds_to_job_start": queue.get("etd"),
         "queue_last_update": queue.get("updated"),
+        "cancelled": bool(job.get("cancelled")),
     }
     frequencies = job.get("frequencies")
     if frequencies is not None:

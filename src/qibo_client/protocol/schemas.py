@@ -130,6 +130,9 @@ class Job(_Open):
     etd_seconds: float | None = None
     seconds_to_job_start: float | None = None
     queue_last_update: datetime | None = None
+    cancelled: bool = Field(
+        False, description="extension cancel: the job was stopped by its user (status error)"
+    )
 
 
 class Deleted(_Open):
@@ -137,6 +140,14 @@ class Deleted(_Open):
 
     detail: str
     pid: str
+
+
+class Cancelled(_Open):
+    """``POST /api/jobs/<pid>/cancel/`` (extension cancel): whether the job ended cancelled."""
+
+    detail: str
+    pid: str
+    cancelled: bool
 
 
 class BulkDeleted(_Open):

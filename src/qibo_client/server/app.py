@@ -59,6 +59,8 @@ DOWNLOAD_CHUNK = 1024 * 1024
 FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
 #: The status of a refused submission for clients that read messages only from a 4xx.
 REFUSED_STATUS = 422
+#: ``jobs/<pid>/cancel/`` as a route template (``wire.cancel_path`` fills it in).
+CANCEL_PATH_TEMPLATE = JOB_PATH_TEMPLATE + "cancel/"
 
 
 def _package_version() -> str:
@@ -172,7 +174,7 @@ def create_app(
         title="Qibo server (qibo-client)",
         version=_package_version(),
         summary="Runs Qibo circuits on qibo's simulators; speaks the Qibo cloud's protocol.",
-        description="Extensions: long-poll, idempotency (see docs/protocol.md).",
+        description=f"Extensions: {', '.join(EXTENSIONS)} (see docs/protocol.md).",
         redoc_url=None,
         # ProtocolMiddleware adds the slash instead: a redirect would repeat the POST.
         redirect_slashes=False,
@@ -328,6 +330,17 @@ def create_app(
     async def delete_job(pid: str, token: Token) -> JSONResponse:
         """Delete one of the caller's jobs."""
         return JSONResponse(await call(server.delete_job, token, pid))
+
+    @app.post(
+        _route(CANCEL_PATH_TEMPLATE),
+        response_model=schemas.Cancelled,
+        responses=_JOB_ERRORS,
+        tags=["jobs"],
+    )
+    async def cancel_job(pid: str, token: Token) -> JSONResponse:
+        """Extension cancel: take the job off the queue or stop its run at once; it ends
+        ``error`` with ``"cancelled": true``. A job that already ended is left as it is."""
+        return JSONResponse(await call(server.cancel_job, token, pid))
 
     @app.get(
         _route(DISK_QUOTA_PATH),

@@ -20,6 +20,7 @@ from typing import Any
 
 from qibo_client.protocol import objects
 from qibo_client.protocol.wire import (
+    CANCEL,
     FINAL_STATUSES,
     IDEMPOTENCY,
     LONG_POLL,
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 #: The protocol extensions this server implements (``docs/protocol.md``).
-EXTENSIONS: tuple[str, ...] = (LONG_POLL, IDEMPOTENCY)
+EXTENSIONS: tuple[str, ...] = (LONG_POLL, IDEMPOTENCY, CANCEL)
 
 #: The oldest client-side qibo this server accepts.
 MINIMUM_CLIENT_QIBO = "0.3.0"
@@ -305,6 +306,20 @@ class QiboServer:
         if not path.is_file():
             raise ServerError(500, f"the archive of job {pid} is missing on the server")
         return path
+
+    def cancel_job(self, token: str, pid: str) -> dict[str, Any]:
+        """Stop one of the caller's jobs (extension ``cancel``): taken off the queue, or its
+        worker killed at once. It ends ``error`` with ``"cancelled": true``, recorded
+        before this returns; a job that already ended is left as it is."""
+        row = self._own_job(self._user(token), pid)
+        if row["status"] not in FINAL_STATUSES and not self.dispatcher.cancel(pid):
+            self.dispatcher.cancel_idle(pid)  # a server whose workers never started
+        row = self.store.job(pid) or row
+        if row["cancelled"]:
+            detail = f"job {pid} cancelled"
+        else:
+            detail = f"job {pid} had already ended ({row['status']}); nothing to cancel"
+        return {"detail": detail, "pid": pid, "cancelled": bool(row["cancelled"])}
 
     def delete_job(self, token: str, pid: str) -> dict[str, Any]:
         """Delete one of the caller's jobs, with its archive."""

@@ -4,7 +4,9 @@ One supervisor thread per worker process takes the oldest queued job, sends
 the worker a small task, and waits on the worker's connection (so completion
 is heard at once), within the device's walltime. Every status change is
 written to SQLite first and then announced through one condition variable,
-which long-poll requests wait on.
+which long-poll requests wait on. A job cancelled or deleted while it runs
+has its worker killed at once (the supervisor hears the worker go, records
+the job and starts a replacement); one still queued is just taken off.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from qibo_client.protocol.wire import (
+    ACTIVE_STATUSES,
     ERROR,
     PENDING,
     POSTPROCESSING,
@@ -31,7 +34,7 @@ from qibo_client.protocol.wire import (
     SUCCESS,
 )
 from qibo_client.server.archives import remove_stale_temporaries, write_archive
-from qibo_client.server.config import ServerConfig
+from qibo_client.server.config import DeviceConfig, ServerConfig
 from qibo_client.server.pool import WorkerGone, WorkerProcess
 from qibo_client.server.store import StateStore, now_iso
 
@@ -63,6 +66,10 @@ class Dispatcher:
         self._changed = threading.Condition()
         self._queue: deque[str] = deque()
         self._busy: set[str] = set()
+        #: The worker running each busy job, once its task is on the way.
+        self._runs: dict[str, WorkerProcess] = {}
+        #: Busy jobs asked to stop, and why ("cancel" or "delete").
+        self._stopping: dict[str, str] = {}
         self._statuses: dict[str, str] = {}
         self._versions: dict[str, int] = {}
         self._runtimes: deque[float] = deque(maxlen=20)
@@ -141,14 +148,60 @@ class Dispatcher:
             self._changed.notify_all()
 
     def forget(self, pid: str) -> None:
-        """The job was deleted: drop it from the queue and remove its files."""
-        with self._changed:
-            with contextlib.suppress(ValueError):
-                self._queue.remove(pid)
-            self._touch_queue()
+        """The job was deleted: drop it from the queue, stop its run, remove its files."""
+        self._stop(pid, "delete")
         with contextlib.suppress(OSError):
             self.archive_path(pid).unlink()
         self._announce(pid, None)
+
+    def cancel(self, pid: str, *, timeout: float = 10.0) -> bool:
+        """Take a queued job off the queue or kill the worker running it; it ends ``error``
+        with ``cancelled``. Waits (up to ``timeout``) until that is recorded; False when
+        the job was neither queued nor running here."""
+        where = self._stop(pid, "cancel")
+        if where == "queued":
+            self._finish_stopped(pid, "cancel", None)
+        elif where == "running":
+            with self._changed:
+                self._changed.wait_for(
+                    lambda: self._statuses.get(pid) not in ACTIVE_STATUSES,
+                    timeout=timeout,
+                )
+        return bool(where)
+
+    def cancel_idle(self, pid: str) -> None:
+        """Cancel a job that is active on disk but neither queued nor running in this
+        process (its workers were never started)."""
+        self._finish_stopped(pid, "cancel", None)
+
+    def _stop(self, pid: str, reason: str) -> str:
+        """Take ``pid`` off the queue ("queued"), or mark it and kill its worker ("running")."""
+        with self._changed:
+            if pid in self._queue:
+                self._queue.remove(pid)
+                self._touch_queue()
+                self._changed.notify_all()
+                return "queued"
+            if pid not in self._busy:
+                return ""
+            self._stopping.setdefault(pid, reason)
+            worker = self._runs.get(pid)
+            if worker is not None:
+                # Under the lock: the supervisor takes the job off `_runs` under it
+                # too, so the worker killed here is still the one running this job.
+                worker.terminate()
+            return "running"
+
+    def _finish_stopped(self, pid: str, reason: str, workdir: Path | None) -> None:
+        if reason == "cancel":
+            outcome = {"ok": False, "stderr": "the job was cancelled by its user"}
+            self._finish(pid, outcome, None, workdir, cancelled=True)
+        else:  # deleted: nothing left to record
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                self.archive_path(pid).unlink()
+            self._announce(pid, None)
 
     def queue_info(self, pid: str) -> dict[str, Any] | None:
         """Position (1 = next), estimated seconds to start and last queue change, if queued."""
@@ -289,6 +342,7 @@ class Dispatcher:
                 finally:
                     with self._changed:
                         self._busy.discard(pid)
+                        self._stopping.pop(pid, None)  # asked while its outcome was recorded
                         self._changed.notify_all()
         finally:
             if worker is not None:
@@ -310,6 +364,13 @@ class Dispatcher:
         # writes into the folder of the attempt that replaced it.
         workdir = self.work_dir / f"{pid}.{uuid.uuid4().hex[:12]}"
         workdir.mkdir(parents=True, exist_ok=True)
+        with self._changed:
+            stopped = self._stopping.pop(pid, None)
+            if stopped is None:
+                self._runs[pid] = worker
+        if stopped is not None:  # cancelled before its task was sent
+            self._finish_stopped(pid, stopped, workdir)
+            return True
         self._set_status(pid, PENDING)
         task = {
             "op": "run",
@@ -321,6 +382,30 @@ class Dispatcher:
             "max_gates": device.max_gates,
             "workdir": str(workdir),
         }
+        try:
+            outcome, keep = self._exchange(worker, task, device)
+        finally:
+            with self._changed:
+                self._runs.pop(pid, None)
+                stopped = self._stopping.pop(pid, None)
+        if stopped is not None:  # its worker was killed
+            self._finish_stopped(pid, stopped, workdir)
+            return False
+        if outcome is None:
+            return False  # the server is closing: the job stays active, resumed at the next start
+        if keep:
+            self._set_status(pid, POSTPROCESSING)
+        self._finish(pid, outcome, worker.qibo_version if keep else None, workdir)
+        return keep
+
+    def _exchange(
+        self, worker: WorkerProcess, task: dict[str, Any], device: DeviceConfig
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """Send the task and hear the outcome; (outcome, worker still usable).
+
+        The outcome is ``None`` when the worker went away because the server is closing.
+        """
+        pid = task["pid"]
         deadline = time.monotonic() + device.max_walltime_seconds
         try:
             worker.send(task)
@@ -332,22 +417,19 @@ class Dispatcher:
                         f"of device {device.name!r} and was stopped"
                     )
                     worker.terminate()
-                    self._finish(pid, {"ok": False, "stderr": reason}, None, workdir)
-                    return False
+                    return {"ok": False, "stderr": reason}, False
                 if message.get("event") == "running":
                     self._set_status(pid, RUNNING)
                 elif message.get("event") == "done":
-                    break
+                    return message, True
         except WorkerGone as error:
             if self._closing:
-                return False  # stays active on disk; resumed at the next start
+                return None, False
             reason = f"the worker process running the job crashed ({error})"
-            log.warning("job %s: %s", pid, reason)
-            self._finish(pid, {"ok": False, "stderr": reason}, None, workdir)
-            return False
-        self._set_status(pid, POSTPROCESSING)
-        self._finish(pid, message, worker.qibo_version, workdir)
-        return True
+            with self._changed:
+                if pid not in self._stopping:
+                    log.warning("job %s: %s", pid, reason)
+            return {"ok": False, "stderr": reason}, False
 
     def _set_status(self, pid: str, status: str) -> None:
         if self.store.update_job(pid, status=status):
@@ -359,6 +441,8 @@ class Dispatcher:
         outcome: dict[str, Any],
         qibo_version: str | None,
         workdir: Path | None = None,
+        *,
+        cancelled: bool = False,
     ) -> None:
         """Pack the archive, record the final status, charge the time, clean up."""
         archive = self.archive_path(pid)
@@ -384,8 +468,8 @@ class Dispatcher:
         with self.store.transaction() as db:
             cursor = db.execute(
                 "UPDATE jobs SET status = ?, updated_at = ?, runtime = ?, stdout = ?, stderr = ?,"
-                " frequencies = ?, qibo_version = ?, archive_size = ?, result_path = ?"
-                " WHERE pid = ?",
+                " frequencies = ?, qibo_version = ?, archive_size = ?, result_path = ?,"
+                " cancelled = ? WHERE pid = ?",
                 (
                     status,
                     now_iso(),
@@ -396,6 +480,7 @@ class Dispatcher:
                     qibo_version,
                     size,
                     str(archive) if size else None,
+                    int(cancelled),
                     pid,
                 ),
             )

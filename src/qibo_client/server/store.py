@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     frequencies TEXT,
     qibo_version TEXT,
     archive_size INTEGER NOT NULL DEFAULT 0,
-    result_path TEXT
+    result_path TEXT,
+    cancelled INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_user ON jobs(user_id);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status);
@@ -73,6 +74,18 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+#: Columns added since the first release, for databases made before them.
+_ADDED_COLUMNS = {"jobs": {"cancelled": "INTEGER NOT NULL DEFAULT 0"}}
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
 class StateStore:
     """Thread-safe access to the SQLite database under the data folder."""
 
@@ -90,6 +103,7 @@ class StateStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=10000")
             db.executescript(_SCHEMA)
+            _add_missing_columns(db)
             self._connection = db
         return self._connection
 

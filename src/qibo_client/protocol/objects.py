@@ -129,6 +129,30 @@ def submitted_object(pid: str) -> dict[str, str]:
     return {"pid": pid}
 
 
+def dry_run_object(
+    *,
+    nqubits: int,
+    memory_bytes: int,
+    nshots: int | None,
+    estimated_seconds: float,
+    device: str,
+    detail: str,
+    gates: int | None = None,
+) -> dict[str, Any]:
+    """``POST jobs/dry_run/`` (extension ``dry-run``): what an accepted job would cost."""
+    answer: dict[str, Any] = {
+        "nqubits": nqubits,
+        "memory_bytes": memory_bytes,
+        "nshots": nshots,
+        "estimated_seconds": estimated_seconds,
+        "device": device,
+        "detail": detail,
+    }
+    if gates is not None:
+        answer["gates"] = gates
+    return answer
+
+
 def detail_object(detail: str) -> dict[str, str]:
     """A human message: an error, a refusal, a confirmation."""
     return {"detail": detail}

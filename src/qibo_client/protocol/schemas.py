@@ -142,6 +142,18 @@ class Deleted(_Open):
     pid: str
 
 
+class DryRun(_Open):
+    """``POST /api/jobs/dry_run/`` (extension dry-run): what the job would cost; nothing queued."""
+
+    nqubits: int
+    memory_bytes: int = Field(description="state (2^n or 4^n amplitudes x 16 bytes) and samples")
+    nshots: int | None
+    estimated_seconds: float = Field(description="a rough estimate of the run time")
+    device: str
+    detail: str
+    gates: int | None = None
+
+
 class Cancelled(_Open):
     """``POST /api/jobs/<pid>/cancel/`` (extension cancel): whether the job ended cancelled."""
 

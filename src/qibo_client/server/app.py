@@ -32,6 +32,7 @@ from qibo_client.protocol.wire import (
     CLIENT_VERSION_HEADER,
     DISK_QUOTA_PATH,
     DOWNLOAD_PATH_TEMPLATE,
+    DRY_RUN_PATH,
     HOLD_PARAM,
     IDEMPOTENCY_HEADER,
     JOB_PATH_TEMPLATE,
@@ -246,6 +247,18 @@ def create_app(
         (200 to the published 0.2 client, else 422: docs/protocol.md, Refusals)."""
         body = submission.model_dump()
         return JSONResponse(await call(server.submit, token, body, idempotency_key))
+
+    @app.post(
+        _route(DRY_RUN_PATH),
+        response_model=schemas.DryRun | schemas.Detail,
+        responses=_ERRORS,
+        tags=["jobs"],
+    )
+    async def dry_run(submission: schemas.JobSubmission, token: Token) -> JSONResponse:
+        """Extension dry-run: check a submission as ``POST /api/jobs/`` would and answer what
+        the job would cost, queueing nothing; a refusal is answered as a refused submission."""
+        body = submission.model_dump()
+        return JSONResponse(await call(server.dry_run, token, body))
 
     @app.get(_route(JOBS_PATH), response_model=list[schemas.Job], responses=_ERRORS, tags=["jobs"])
     async def list_jobs(token: Token) -> JSONResponse:

@@ -21,6 +21,7 @@ from typing import Any
 from qibo_client.protocol import objects
 from qibo_client.protocol.wire import (
     CANCEL,
+    DRY_RUN,
     FINAL_STATUSES,
     IDEMPOTENCY,
     LONG_POLL,
@@ -29,6 +30,7 @@ from qibo_client.protocol.wire import (
 )
 from qibo_client.server.admission import PROJECT, admit, read_body
 from qibo_client.server.config import DeviceConfig, ServerConfig
+from qibo_client.server.costs import size
 from qibo_client.server.dispatch import Dispatcher
 from qibo_client.server.errors import JobRefused, ServerError
 from qibo_client.server.store import StateStore, now_iso
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 #: The protocol extensions this server implements (``docs/protocol.md``).
-EXTENSIONS: tuple[str, ...] = (LONG_POLL, IDEMPOTENCY, CANCEL)
+EXTENSIONS: tuple[str, ...] = (LONG_POLL, IDEMPOTENCY, CANCEL, DRY_RUN)
 
 #: The oldest client-side qibo this server accepts.
 MINIMUM_CLIENT_QIBO = "0.3.0"
@@ -240,6 +242,29 @@ class QiboServer:
                 )
         self.dispatcher.enqueue(pid)
         return objects.submitted_object(pid)
+
+    def dry_run(self, token: str, body: object) -> dict[str, Any]:
+        """What a submission would cost, checked as :meth:`submit` checks it, queueing nothing
+        (extension ``dry-run``). Raises what :meth:`submit` raises for the same body."""
+        user = self._user(token)
+        admitted = admit(read_body(body), self.config)
+        job, cost = admitted.job, admitted.cost
+        with self.store.transaction() as db:
+            self._check_quota(db, user, admitted.device.name, job.nshots or 0)
+        return objects.dry_run_object(
+            nqubits=cost.nqubits,
+            memory_bytes=cost.memory_bytes,
+            nshots=job.nshots,
+            estimated_seconds=cost.estimated_seconds,
+            device=admitted.device.name,
+            detail=(
+                f"the job would be queued: {cost.nqubits} qubits "
+                f"({'density matrix' if cost.density_matrix else 'state vector'}), "
+                f"{cost.gates} gates, about {size(cost.memory_bytes)} of memory and "
+                f"{cost.estimated_seconds:g} s to run (a rough estimate); nothing was queued"
+            ),
+            gates=cost.gates,
+        )
 
     def _earlier_pid(self, user_id: int, key: str, body_hash: str, db: Any = None) -> str | None:
         sql = "SELECT pid, body_sha256 FROM idempotency_keys WHERE user_id = ? AND key = ?"

@@ -24,13 +24,17 @@ def scripted_runner(task: dict[str, Any]) -> dict[str, Any]:
     ``sleep`` (``circuit["seconds"]``; with ``circuit["pidfile"]``, the worker's pid
     is written there first), ``crash`` (the process dies), ``raise``
     (prints, then raises), ``allocate`` (``circuit["bytes"]`` in one piece),
-    ``report`` (prints the worker's qibo limits and address-space limit as JSON);
+    ``report`` (prints the worker's qibo limits and address-space limit as JSON),
+    ``fill`` (fills the disk at ``circuit["path"]``, then prints 60 kB and runs);
     qibo ignores the extra keys when it reads the circuit.
     """
     circuit = task["circuit"]
     action = circuit.get("test_action") if isinstance(circuit, dict) else None
     if action == "crash":
         os._exit(3)
+    if action == "fill":
+        fill_disk(Path(circuit["path"]))
+        print("x" * 60_000)
     if action == "allocate":
         block = bytearray(int(circuit["bytes"]))
         print("allocated", len(block))
@@ -143,3 +147,17 @@ def wait_for_file(path: Path, timeout: float = 60.0) -> str:
             raise AssertionError(f"{path} never appeared")
         time.sleep(0.02)
     return path.read_text()
+
+
+def fill_disk(path: Path) -> None:
+    """Write ``path`` until the disk holding it has no room left."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for size in (1 << 20, 1 << 12, 1):
+            try:
+                while True:
+                    os.write(descriptor, b"\0" * size)
+            except OSError:
+                continue
+    finally:
+        os.close(descriptor)

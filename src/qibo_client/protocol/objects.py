@@ -19,6 +19,11 @@ from typing import Any
 
 #: The longest OpenQASM text a submission may carry (characters).
 MAX_QASM_CHARS = 4 * 1024 * 1024
+#: Extension ``job-list``: ``GET jobs/`` leaves each job's ``frequencies`` out unless
+#: asked with ``?frequencies=1`` (the field is optional in the protocol).
+#: (These names belong with the others in ``protocol/wire.py``; they wait here for it.)
+JOB_LIST = "job-list"
+LIST_FREQUENCIES_PARAM = "frequencies"
 
 _QASM_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _QASM_HEADER = re.compile(r"\s*OPENQASM\s+[23](\.\d+)?\s*;")

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from qibo_client.protocol import schemas
-from qibo_client.protocol.objects import detail_object
+from qibo_client.protocol.objects import LIST_FREQUENCIES_PARAM, detail_object
 from qibo_client.protocol.wire import (
     API_PREFIX,
     ARCHIVE_MEDIA_TYPE,
@@ -261,9 +261,19 @@ def create_app(
         return JSONResponse(await call(server.dry_run, token, body))
 
     @app.get(_route(JOBS_PATH), response_model=list[schemas.Job], responses=_ERRORS, tags=["jobs"])
-    async def list_jobs(token: Token) -> JSONResponse:
-        """The caller's jobs, oldest first."""
-        return JSONResponse(await call(server.list_jobs, token))
+    async def list_jobs(
+        token: Token,
+        frequencies: Annotated[
+            bool,
+            Query(
+                alias=LIST_FREQUENCIES_PARAM,
+                description="extension job-list: include each job's frequencies (left out "
+                "by default; GET /api/jobs/<pid>/ always has them)",
+            ),
+        ] = False,
+    ) -> JSONResponse:
+        """The caller's jobs, oldest first (without ``frequencies`` unless asked)."""
+        return JSONResponse(await call(server.list_jobs, token, frequencies=frequencies))
 
     # Declared before /api/jobs/{pid}/ so that "bulk_delete" is never read as a pid.
     @app.delete(

@@ -22,7 +22,7 @@ def write_archive(dest: Path, files: dict[str, Path | bytes]) -> int:
     """
     sizes = [len(f) if isinstance(f, bytes) else f.stat().st_size for f in files.values()]
     level = 1 if sum(sizes) <= COMPRESS_UP_TO else 0
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     handle, temp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
         with (

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qibo_client.protocol.wire import API_PREFIX, EXTENSIONS_HEADER, TOKEN_HEADER
+from qibo_client.server.storage import DISK_FULL_DETAIL, is_disk_full
 
 log = logging.getLogger("qibo_client.server.http")
 
@@ -72,8 +73,9 @@ class ProtocolMiddleware:
 
     A protocol path without its trailing slash is served as if it had one
     (:func:`with_trailing_slash`). A body over ``max_body`` bytes (by its ``Content-Length`` or by the bytes
-    actually received) answers 413; an unexpected exception is logged (method
-    and path only) and answers 500 ``{"detail": "internal error"}``.
+    actually received) answers 413; a full disk answers 507 saying so; any other
+    unexpected exception is logged (method and path only) and answers 500
+    ``{"detail": "internal error"}``.
     """
 
     def __init__(self, app: ASGIApp, *, extensions: str, max_body: int) -> None:
@@ -117,6 +119,10 @@ class ProtocolMiddleware:
         except Exception as error:
             if started:
                 raise
+            if is_disk_full(error):
+                log.error("answering %s %s: the disk is full", scope["method"], scope["path"])
+                await _send_json(scope, send_with_header, 507, DISK_FULL_DETAIL)
+                return
             _log_crash(scope, error)
             await _send_json(scope, send_with_header, 500, "internal error")
 

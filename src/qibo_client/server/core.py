@@ -13,6 +13,7 @@ import hashlib
 import importlib.metadata
 import json
 import shutil
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -28,11 +29,13 @@ from qibo_client.protocol.wire import (
     MAX_HOLD_SECONDS,
     QUEUEING,
 )
-from qibo_client.server.admission import PROJECT, admit, read_body
+from qibo_client.server import idempotency
+from qibo_client.server.admission import PROJECT, Admitted, admit, read_body
 from qibo_client.server.config import DeviceConfig, ServerConfig
 from qibo_client.server.costs import size
 from qibo_client.server.dispatch import Dispatcher
 from qibo_client.server.errors import JobRefused, ServerError
+from qibo_client.server.storage import DISK_FULL_DETAIL, is_disk_full, make_private
 from qibo_client.server.store import StateStore, now_iso
 
 __all__ = [
@@ -45,7 +48,7 @@ __all__ = [
 ]
 
 #: The protocol extensions this server implements (``docs/protocol.md``).
-EXTENSIONS: tuple[str, ...] = (LONG_POLL, IDEMPOTENCY, CANCEL, DRY_RUN)
+EXTENSIONS: tuple[str, ...] = (LONG_POLL, IDEMPOTENCY, CANCEL, DRY_RUN, objects.JOB_LIST)
 
 #: The oldest client-side qibo this server accepts.
 MINIMUM_CLIENT_QIBO = "0.3.0"
@@ -79,9 +82,10 @@ class QiboServer:
         runner: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.config = config or ServerConfig.load(self.data_dir)
         self.store = StateStore(self.data_dir / "server.sqlite3")
+        make_private(self.data_dir)  # emails, circuits, results and token hashes live here
         self.dispatcher = Dispatcher(
             self.store,
             self.config,
@@ -98,6 +102,8 @@ class QiboServer:
 
     def start(self) -> None:
         """Start the worker processes and resume unfinished jobs (again: no effect)."""
+        with self.store.transaction() as db:
+            idempotency.forget_expired(db, self.config.idempotency_seconds)
         self.dispatcher.start()
 
     def close(self) -> None:
@@ -139,6 +145,7 @@ class QiboServer:
     def _job_object(self, row: Any, user: Any) -> dict[str, Any]:
         quota = self._project_quota(StateStore.usage(user), row["project"], row["device"])
         job = dict(zip(row.keys(), row, strict=True))
+        job.update(self.dispatcher.recorder.unrecorded(row["pid"]) or {})
         job["circuit"] = json.loads(row["circuit"])
         frequencies = row["frequencies"]
         job["frequencies"] = json.loads(frequencies) if frequencies is not None else None
@@ -203,19 +210,46 @@ class QiboServer:
             json.dumps(body, sort_keys=True, default=str).encode("utf-8")
         ).hexdigest()
         if idempotency_key is not None:
-            earlier = self._earlier_pid(user["id"], idempotency_key, body_hash)
+            with self.store.transaction() as db:
+                earlier = idempotency.earlier_pid(
+                    db, user["id"], idempotency_key, body_hash, self.config.idempotency_seconds
+                )
             if earlier:
                 return objects.submitted_object(earlier)
         admitted = admit(submission, self.config)
-        job, device = admitted.job, admitted.device
-        num_qubits = admitted.cost.nqubits
         pid = str(uuid.uuid4())
         stamp = now_iso()
+        try:
+            self.dispatcher.recorder.flush()
+            earlier = self._insert_job(user, admitted, pid, stamp, idempotency_key, body_hash)
+        except (sqlite3.Error, OSError) as error:
+            if is_disk_full(error):
+                raise ServerError(507, DISK_FULL_DETAIL) from None
+            raise
+        if earlier:
+            return objects.submitted_object(earlier)
+        self.dispatcher.enqueue(pid)
+        return objects.submitted_object(pid)
+
+    def _insert_job(
+        self,
+        user: Any,
+        admitted: Admitted,
+        pid: str,
+        stamp: str,
+        idempotency_key: str | None,
+        body_hash: str,
+    ) -> str | None:
+        """Write the job, charge the quota and remember the key; an earlier pid for the key."""
+        job, device = admitted.job, admitted.device
+        max_age = self.config.idempotency_seconds
         with self.store.transaction() as db:
             if idempotency_key is not None:
-                earlier = self._earlier_pid(user["id"], idempotency_key, body_hash, db)
+                earlier = idempotency.earlier_pid(
+                    db, user["id"], idempotency_key, body_hash, max_age
+                )
                 if earlier:
-                    return objects.submitted_object(earlier)
+                    return earlier
             self._check_quota(db, user, device.name, job.nshots or 0)
             db.execute(
                 "INSERT INTO jobs (pid, user_id, project, device, circuit, nshots, num_qubits,"
@@ -227,7 +261,7 @@ class QiboServer:
                     device.name,
                     json.dumps(job.circuit),
                     job.nshots,
-                    num_qubits,
+                    admitted.cost.nqubits,
                     int(job.verbatim),
                     QUEUEING,
                     stamp,
@@ -236,12 +270,8 @@ class QiboServer:
             )
             StateStore.charge(db, user["id"], device.name, jobs=1, shots=job.nshots or 0)
             if idempotency_key is not None:
-                db.execute(
-                    "INSERT INTO idempotency_keys VALUES (?,?,?,?,?)",
-                    (user["id"], idempotency_key, pid, body_hash, stamp),
-                )
-        self.dispatcher.enqueue(pid)
-        return objects.submitted_object(pid)
+                idempotency.remember(db, user["id"], idempotency_key, pid, body_hash, stamp)
+        return None
 
     def dry_run(self, token: str, body: object) -> dict[str, Any]:
         """What a submission would cost, checked as :meth:`submit` checks it, queueing nothing
@@ -265,23 +295,6 @@ class QiboServer:
             ),
             gates=cost.gates,
         )
-
-    def _earlier_pid(self, user_id: int, key: str, body_hash: str, db: Any = None) -> str | None:
-        sql = "SELECT pid, body_sha256 FROM idempotency_keys WHERE user_id = ? AND key = ?"
-        rows = (
-            (db.execute(sql, (user_id, key)).fetchall())
-            if db
-            else self.store.query(sql, (user_id, key))
-        )
-        if not rows:
-            return None
-        if rows[0]["body_sha256"] != body_hash:
-            raise ServerError(
-                422,
-                "this idempotency key was already used for a different submission; "
-                "use a fresh key for a new job",
-            )
-        return str(rows[0]["pid"])
 
     def _check_quota(self, db: Any, user: Any, device: str, nshots: int) -> None:
         row = db.execute("SELECT usage FROM users WHERE id = ?", (user["id"],)).fetchone()
@@ -315,14 +328,23 @@ class QiboServer:
             )
         return self._job_object(self._own_job(user, pid), self.store.user_by_id(user["id"]))
 
-    def list_jobs(self, token: str) -> list[dict[str, Any]]:
-        """All of the caller's jobs, oldest first."""
+    def list_jobs(self, token: str, *, frequencies: bool = False) -> list[dict[str, Any]]:
+        """All of the caller's jobs, oldest first; without their ``frequencies`` unless asked
+        (extension ``job-list``: one job's counts can be megabytes, and a job's own
+        object, ``GET jobs/<pid>/``, always has them)."""
         user = self._user(token)
-        return [self._job_object(row, user) for row in self.store.jobs_of(user["id"])]
+        jobs = [self._job_object(row, user) for row in self.store.jobs_of(user["id"])]
+        if not frequencies:
+            for job in jobs:
+                job.pop("frequencies", None)
+        return jobs
 
     def result_archive(self, token: str, pid: str) -> Path:
         """The finished job's ``.tar.gz`` (results on success, logs on error)."""
         row = self._own_job(self._user(token), pid)
+        unrecorded = self.dispatcher.recorder.unrecorded(pid)
+        if unrecorded is not None:
+            raise ServerError(404, f"job {pid} has no result: {unrecorded['stderr']}")
         if row["status"] not in FINAL_STATUSES:
             raise ServerError(
                 404, f"job {pid} has no result yet: it is {row['status']}; wait until it ends"
@@ -363,6 +385,7 @@ class QiboServer:
     def _remove(self, pid: str) -> None:
         with self.store.transaction() as db:
             db.execute("DELETE FROM jobs WHERE pid = ?", (pid,))
+            idempotency.forget_job(db, pid)
         self.dispatcher.forget(pid)
 
     def _disk(self, user: Any) -> dict[str, Any]:

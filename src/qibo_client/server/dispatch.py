@@ -25,17 +25,16 @@ from typing import Any
 
 from qibo_client.protocol.wire import (
     ACTIVE_STATUSES,
-    ERROR,
     PENDING,
     POSTPROCESSING,
     QUEUEING,
-    RESULTS_FILE,
     RUNNING,
-    SUCCESS,
 )
-from qibo_client.server.archives import remove_stale_temporaries, write_archive
+from qibo_client.server.archives import remove_stale_temporaries
 from qibo_client.server.config import DeviceConfig, ServerConfig
+from qibo_client.server.outcomes import Recorder
 from qibo_client.server.pool import WorkerGone, WorkerProcess
+from qibo_client.server.storage import is_disk_full
 from qibo_client.server.store import StateStore, now_iso
 
 log = logging.getLogger("qibo_client.server")
@@ -63,6 +62,7 @@ class Dispatcher:
         self.work_dir = work_dir
         self.workers = workers
         self.runner = runner
+        self.recorder = Recorder(store, results_dir)
         self._changed = threading.Condition()
         self._queue: deque[str] = deque()
         self._busy: set[str] = set()
@@ -86,7 +86,7 @@ class Dispatcher:
             if self._running:
                 return
             self._running, self._closing = True, False
-        self.results_dir.mkdir(parents=True, exist_ok=True)
+        self.results_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         remove_stale_temporaries(self.results_dir)
         shutil.rmtree(self.work_dir, ignore_errors=True)
         self._runtimes.extend(reversed(self.store.recent_runtimes()))
@@ -150,6 +150,7 @@ class Dispatcher:
     def forget(self, pid: str) -> None:
         """The job was deleted: drop it from the queue, stop its run, remove its files."""
         self._stop(pid, "delete")
+        self.recorder.forget(pid)
         with contextlib.suppress(OSError):
             self.archive_path(pid).unlink()
         self._announce(pid, None)
@@ -255,7 +256,7 @@ class Dispatcher:
             )
 
     def archive_path(self, pid: str) -> Path:
-        return self.results_dir / f"{pid}.tar.gz"
+        return self.recorder.archive_path(pid)
 
     def _next_job(self) -> str | None:
         with self._changed:
@@ -363,7 +364,7 @@ class Dispatcher:
         # A fresh folder per attempt: a worker orphaned by a killed server never
         # writes into the folder of the attempt that replaced it.
         workdir = self.work_dir / f"{pid}.{uuid.uuid4().hex[:12]}"
-        workdir.mkdir(parents=True, exist_ok=True)
+        workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._changed:
             stopped = self._stopping.pop(pid, None)
             if stopped is None:
@@ -432,7 +433,13 @@ class Dispatcher:
             return {"ok": False, "stderr": reason}, False
 
     def _set_status(self, pid: str, status: str) -> None:
-        if self.store.update_job(pid, status=status):
+        try:
+            changed = self.store.update_job(pid, status=status)
+        except Exception as error:
+            if not is_disk_full(error):
+                raise
+            changed = True  # announced only: the job's end is recorded as space allows
+        if changed:
             self._announce(pid, status)
 
     def _finish(
@@ -444,53 +451,10 @@ class Dispatcher:
         *,
         cancelled: bool = False,
     ) -> None:
-        """Pack the archive, record the final status, charge the time, clean up."""
-        archive = self.archive_path(pid)
-        results = (workdir or self.work_dir / "none") / RESULTS_FILE
-        ok = bool(outcome.get("ok")) and results.is_file()
-        stdout = outcome.get("stdout") or ""
-        stderr = outcome.get("stderr") or ""
-        if outcome.get("ok") and not ok:
-            stderr += f"\nthe job finished but wrote no {RESULTS_FILE}"
-        try:
-            if ok:
-                size = write_archive(archive, {RESULTS_FILE: results})
-            else:
-                logs = {"stdout.log": stdout.encode(), "stderr.log": stderr.encode()}
-                size = write_archive(archive, logs)
-        except OSError as error:
-            ok, size = False, 0
-            stderr += f"\nthe server could not write the result archive: {error}"
+        """Record the job's end (:class:`~qibo_client.server.outcomes.Recorder`) and announce it."""
+        self.recorder.flush()
+        status = self.recorder.finish(pid, outcome, qibo_version, workdir, cancelled=cancelled)
         runtime = outcome.get("runtime")
-        frequencies = outcome.get("frequencies") if ok else None
-        status = SUCCESS if ok else ERROR
-        row = self.store.job(pid)
-        with self.store.transaction() as db:
-            cursor = db.execute(
-                "UPDATE jobs SET status = ?, updated_at = ?, runtime = ?, stdout = ?, stderr = ?,"
-                " frequencies = ?, qibo_version = ?, archive_size = ?, result_path = ?,"
-                " cancelled = ? WHERE pid = ?",
-                (
-                    status,
-                    now_iso(),
-                    runtime,
-                    stdout,
-                    stderr if ok else (stderr or outcome.get("error") or ""),
-                    None if frequencies is None else json.dumps(frequencies),
-                    qibo_version,
-                    size,
-                    str(archive) if size else None,
-                    int(cancelled),
-                    pid,
-                ),
-            )
-            if row is not None and runtime:
-                StateStore.charge(db, row["user_id"], row["device"], seconds=float(runtime))
-        if cursor.rowcount == 0:  # deleted while it ran
-            with contextlib.suppress(OSError):
-                archive.unlink()
-        if workdir is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
-        if runtime:
+        if runtime and status is not None:
             self._runtimes.append(float(runtime))
-        self._announce(pid, status if cursor.rowcount else None)
+        self._announce(pid, status)

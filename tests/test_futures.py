@@ -185,3 +185,40 @@ def test_futures_on_the_embedded_local_server() -> None:
         while len(ended) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert sorted(ended) == sorted(job.pid for job in jobs)
+
+
+def test_a_batch_shows_one_progress_display_ending_at_n_of_n() -> None:
+    renderer = RecordingRenderer()
+    client = mock_client(MockServer(runner=canned), renderer=renderer)
+    jobs = [client.run_circuit(bell(), device="numpy", nshots=8) for _ in range(5)]
+    results = client.results(jobs, timeout=30)
+    assert all(dict(r.frequencies()) == COUNTS for r in results)
+    assert len(renderer.batches) == 1
+    shown = renderer.batches[0]
+    assert (shown[0].done, shown[-1].done, shown[-1].total) == (0, 5, 5)
+    assert renderer.snapshots == []  # no per-job panel inside a batch
+
+
+def test_the_async_client_shows_one_progress_display_for_a_batch() -> None:
+    import asyncio
+
+    from qibo_client.aio import AsyncClient
+    from qibo_client.testing.fakes import MemoryResultStore
+
+    renderer = RecordingRenderer()
+    server = MockServer(runner=canned)
+
+    async def main() -> list:
+        async with AsyncClient(
+            "t0ken",
+            "mock://server",
+            transport=server.transport(),
+            renderer=renderer,
+            result_store=MemoryResultStore(),
+        ) as client:
+            jobs = [await client.run_circuit(bell(), device="numpy", nshots=8) for _ in range(4)]
+            return await client.results(jobs, timeout=30)
+
+    results = asyncio.run(main())
+    assert len(results) == 4
+    assert len(renderer.batches) == 1 and renderer.batches[0][-1].done == 4

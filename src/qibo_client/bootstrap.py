@@ -222,14 +222,27 @@ def wire_async(
     url: str,
     token: str,
     *,
-    transport: AsyncTransport | None = None,
+    transport: AsyncTransport | Transport | None = None,
     result_store: ResultStore | None = None,
     renderer: Renderer | None = None,
     ui: str | None = None,
 ) -> AsyncAdapters:
-    """The adapters for an ``AsyncClient`` of ``url``: those handed in, the rest from plugins."""
+    """The adapters for an ``AsyncClient`` of ``url``: those handed in, the rest from plugins.
+
+    A blocking :class:`Transport` handed in (a test double, say) is run in a
+    bounded pool of threads, as a plugin without an async adapter is.
+    """
     if ui is not None:
         renderer = renderer or build_renderer(ui)  # a name given is checked now
+    if isinstance(transport, Transport):
+        from qibo_client.adapters.threaded_transport import ThreadedAsyncTransport
+
+        transport = ThreadedAsyncTransport(transport)
+    elif transport is not None and not isinstance(transport, AsyncTransport):
+        raise ConfigurationError(
+            f"transport= must be an AsyncTransport (or a Transport, run in threads), "
+            f"got {type(transport).__name__}"
+        )
     return AsyncAdapters(
         transport if transport is not None else build_async_transport(url, token),
         result_store=result_store,

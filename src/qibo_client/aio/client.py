@@ -18,10 +18,11 @@ from qibo_client.aio.job import AsyncJob
 from qibo_client.bootstrap import AsyncAdapters, wire_async
 from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.polling import PollPolicy, poll_interval
+from qibo_client.domain.progress import BatchTally
 from qibo_client.domain.records import JobInfo, JobSubmission
 from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
 from qibo_client.drivers.aio import BlockingPool, iter_completed
-from qibo_client.ports import Renderer, ResultStore
+from qibo_client.ports import Renderer, ResultStore, Transport
 from qibo_client.ports.async_transport import AsyncTransport
 from qibo_client.protocol.readers import validate_pid
 from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, TOKEN_HEADER
@@ -50,7 +51,7 @@ class AsyncClient:
         token: str,
         url: str,
         *,
-        transport: AsyncTransport | None = None,
+        transport: AsyncTransport | Transport | None = None,
         result_store: ResultStore | None = None,
         renderer: Renderer | None = None,
         ui: str | None = None,
@@ -247,20 +248,30 @@ class AsyncClient:
     # -- many jobs ----------------------------------------------------------------------
 
     async def as_completed(
-        self, jobs: Iterable[AsyncJob], *, wait: float | None = 0.5, timeout: float | None = None
+        self,
+        jobs: Iterable[AsyncJob],
+        *,
+        wait: float | None = 0.5,
+        timeout: float | None = None,
+        verbose: bool = True,
     ) -> AsyncIterator[AsyncJob]:
         """``async for job in client.as_completed(jobs)``: each job once it is final.
 
         One job-list request per round; ``timeout`` raises
         :class:`~qibo_client.exceptions.JobTimeoutError` and leaves the jobs alone.
+        With ``verbose``, one progress display follows the whole batch.
         """
         by_pid = {job.pid: job for job in jobs}
         policy = PollPolicy(interval=poll_interval(wait))
+        tally = BatchTally(list(by_pid))
+        view = self.renderer.start_batch(tally.snapshot()) if verbose and by_pid else None
 
         def follow(info: JobInfo) -> None:
             job = by_pid.get(info.pid)
             if job is not None:
                 job.update(info)
+            if tally.update(info) and view is not None:
+                view.update(tally.snapshot())
 
         finished = iter_completed(
             self.transport,
@@ -270,15 +281,24 @@ class AsyncClient:
             timeout=timeout,
             on_update=follow,
         )
-        async for info in finished:
-            yield by_pid[info.pid]
+        try:
+            async for info in finished:
+                yield by_pid[info.pid]
+        finally:
+            if view is not None:
+                view.finish(tally.snapshot())
 
     async def wait_all(
-        self, jobs: Iterable[AsyncJob], *, wait: float | None = 0.5, timeout: float | None = None
+        self,
+        jobs: Iterable[AsyncJob],
+        *,
+        wait: float | None = 0.5,
+        timeout: float | None = None,
+        verbose: bool = True,
     ) -> list[AsyncJob]:
         """Wait until every job is final; the jobs in the order given."""
         ordered = list(jobs)
-        async for _ in self.as_completed(ordered, wait=wait, timeout=timeout):
+        async for _ in self.as_completed(ordered, wait=wait, timeout=timeout, verbose=verbose):
             pass
         return ordered
 
@@ -289,6 +309,7 @@ class AsyncClient:
         wait: float = 0.5,
         timeout: float | None = None,
         concurrency: int = 4,
+        verbose: bool = True,
     ) -> list[Any]:
         """Every job's result in order (``None`` for failed ones), each fetched once it ends.
 
@@ -300,11 +321,13 @@ class AsyncClient:
 
         async def fetch(job: AsyncJob) -> Any:
             async with gate:
-                return await job.result(wait, timeout=deadline.remaining())
+                return await job.result(wait, verbose=False, timeout=deadline.remaining())
 
         fetching: dict[str, asyncio.Task[Any]] = {}
         try:
-            async for job in self.as_completed(ordered, wait=wait, timeout=timeout):
+            async for job in self.as_completed(
+                ordered, wait=wait, timeout=timeout, verbose=verbose
+            ):
                 fetching[job.pid] = asyncio.ensure_future(fetch(job))
             await asyncio.gather(*fetching.values())
         except BaseException:

@@ -9,6 +9,7 @@ renderer=)`` as you would any adapter.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,16 @@ from qibo_client.domain.records import (
     StoredResult,
 )
 from qibo_client.exceptions import TransientError
-from qibo_client.ports import JobSnapshot, ProgressView, Renderer, ResultStore, Transport
+from qibo_client.ports import (
+    BatchSnapshot,
+    BatchView,
+    JobSnapshot,
+    ProgressView,
+    Renderer,
+    ResultStore,
+    Transport,
+)
+from qibo_client.ports.result_store import CachedResult
 from qibo_client.ports.transport import ResultStream
 from qibo_client.protocol import readers
 from qibo_client.protocol.wire import LONG_POLL, RESULTS_FILE
@@ -152,7 +162,8 @@ class MemoryResultStore(ResultStore):
     safe extraction, through a temporary folder that is removed at once).
     ``load`` gives qibo's result object, or ``loader(bytes)`` when given
     (``loader=bytes`` hands back the raw ``results.npy``). Stored results name
-    the nominal folder ``root / pid``; nothing is written there.
+    the nominal folder ``root / pid``; nothing is written there. :attr:`last_used`
+    holds when each was saved or loaded (set it to age one).
     """
 
     def __init__(
@@ -168,6 +179,7 @@ class MemoryResultStore(ResultStore):
         self.max_total_bytes = max_total_bytes
         self.max_members = max_members
         self.files: dict[tuple[str, str], dict[str, bytes]] = {}
+        self.last_used: dict[tuple[str, str], float] = {}
         self.prepared = 0
         #: The unpacked-size bound of the latest :meth:`save` (its ``max_bytes``, capped).
         self.last_limit: int | None = None
@@ -196,16 +208,31 @@ class MemoryResultStore(ResultStore):
             )
             members = {name: Path(folder, name).read_bytes() for name in names}
         self.files[(server, pid)] = members
+        self.last_used[(server, pid)] = time.time()
         return self._stored(server, pid)
 
     def load(self, stored: StoredResult) -> Any:
         members = self.files.get((stored.server, stored.pid), {})
         if RESULTS_FILE not in members:
             raise FileNotFoundError(f"no stored result for job {stored.pid}")
+        self.last_used[(stored.server, stored.pid)] = time.time()
         return self.loader(members[RESULTS_FILE])
 
     def forget(self, server: str, pid: str) -> bool:
+        self.last_used.pop((server, pid), None)
         return self.files.pop((server, pid), None) is not None
+
+    def cached(self) -> list[CachedResult]:
+        return [
+            CachedResult(
+                server,
+                pid,
+                sum(map(len, members.values())),
+                self.last_used.get((server, pid), 0.0),
+                self.root / pid,
+            )
+            for (server, pid), members in self.files.items()
+        ]
 
     def prepare(self) -> None:
         self.prepared += 1
@@ -225,6 +252,21 @@ class RecordingView(ProgressView):
         self.owner.finished_folders.append(results_folder)
 
 
+class RecordingBatchView(BatchView):
+    """A batch display that appends every snapshot to its list, the closing one last."""
+
+    def __init__(self, shown: list[BatchSnapshot]) -> None:
+        self.shown = shown
+        self.finished = False
+
+    def update(self, snapshot: BatchSnapshot) -> None:
+        self.shown.append(snapshot)
+
+    def finish(self, snapshot: BatchSnapshot) -> None:
+        self.shown.append(snapshot)
+        self.finished = True
+
+
 @dataclass
 class RecordingRenderer(Renderer):
     """Shows nothing; records every call so a test can assert on what a person would see."""
@@ -236,6 +278,13 @@ class RecordingRenderer(Renderer):
     errors: list[BaseException] = field(default_factory=list)
     quotas: list[tuple[DiskQuota, list[ProjectQuota]]] = field(default_factory=list)
     job_tables: list[tuple[str, list[JobInfo]]] = field(default_factory=list)
+    #: One list per batch display: every snapshot it was shown, the last one when it closed.
+    batches: list[list[BatchSnapshot]] = field(default_factory=list)
+
+    def start_batch(self, snapshot: BatchSnapshot) -> BatchView:
+        shown = [snapshot]
+        self.batches.append(shown)
+        return RecordingBatchView(shown)
 
     def start_progress(self, snapshot: JobSnapshot) -> ProgressView:
         self.snapshots.append(snapshot)

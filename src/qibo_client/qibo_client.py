@@ -23,6 +23,7 @@ from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
 from qibo_client.exceptions import (
     InvalidArgumentError,
     JobPostServerError,
+    MalformedResponseError,
 )
 from qibo_client.ports import Renderer, ResultStore, Transport
 from qibo_client.presentation.masking import masked
@@ -228,14 +229,25 @@ class Client:
             nshots=nshots if isinstance(nshots, int) else None,
         )
 
-    def delete_job(self, pid: str) -> None:
-        """Delete one job from the server."""
+    def delete_job(self, pid: str, *, keep_local: bool = False) -> None:
+        """Delete one job from the server, and its stored result unless ``keep_local``."""
+        store = None if keep_local else self.result_store  # built before anything is deleted
         self.transport.delete_job(validate_pid(pid))
+        if store is not None:
+            store.forget(self.base_url, pid)
         self.renderer.show_message(f"Deleted job {pid}")
 
-    def delete_all_jobs(self) -> list[str]:
-        """Delete all of this user's jobs; returns their pids."""
+    def delete_all_jobs(self, *, keep_local: bool = False) -> list[str]:
+        """Delete all of this user's jobs, and their stored results unless ``keep_local``;
+        returns their pids."""
+        store = None if keep_local else self.result_store
         deleted = self.transport.delete_all_jobs()
+        if store is not None:
+            for pid in deleted:
+                try:
+                    store.forget(self.base_url, validate_pid(pid))
+                except MalformedResponseError:  # a pid unfit for a folder name has no folder
+                    continue
         self.renderer.show_message(f"Deleted {len(deleted)} jobs")
         return deleted
 

@@ -414,13 +414,18 @@ class QiboJob:
             "nshots": self.nshots,
         }
 
-    def delete(self) -> Any:
-        """Delete the job from the server; returns the server's response.
+    def delete(self, *, keep_local: bool = False) -> Any:
+        """Delete the job from the server, and its stored result unless ``keep_local``.
 
-        Over HTTP that is the ``requests.Response``, as in 0.2.x; other
-        transports return a :class:`~qibo_client.domain.records.JobDeletion`.
+        Returns the server's response: over HTTP the ``requests.Response``, as
+        in 0.2.x; other transports return a
+        :class:`~qibo_client.domain.records.JobDeletion`.
         """
-        deletion: JobDeletion = self.transport.delete_job(validate_pid(self.pid))
+        pid = validate_pid(self.pid)
+        store = None if keep_local else self.result_store  # built before anything is deleted
+        deletion: JobDeletion = self.transport.delete_job(pid)
+        if store is not None:
+            store.forget(self.base_url, pid)
         return deletion.response if deletion.response is not None else deletion
 
     # -- how a job shows itself --------------------------------------------------------

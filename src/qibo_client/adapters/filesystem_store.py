@@ -8,6 +8,8 @@ into a private ``.<pid>.partial-<random>`` folder beside its place and renamed
 into place only when complete, so ``<pid>`` is always either absent or whole.
 Only folders and files this user owns, and never a symbolic link, are read
 from or written into: in a shared results folder nobody can plant a result.
+With a size cap (``$QIBO_CLIENT_CACHE_MAX_SIZE``), the least recently used job
+folders go after each save (:mod:`~qibo_client.adapters.filesystem_cache`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from qibo_client.adapters import filesystem_cache as usage
 from qibo_client.adapters.filesystem_paths import kind_of, planted_error, remove, server_key
 from qibo_client.domain.records import StoredResult
 from qibo_client.exceptions import UnsafeResultError
-from qibo_client.ports.result_store import ResultStore
+from qibo_client.ports.result_store import CachedResult, ResultStore, choose_evictions
 from qibo_client.ports.transport import ResultStream
 from qibo_client.protocol.readers import validate_pid
 from qibo_client.protocol.wire import RESULTS_FILE
@@ -52,7 +56,10 @@ class FilesystemResultStore(ResultStore):
 
     ``max_total_bytes`` bounds what one archive may unpack to (a caller's
     ``max_bytes`` may only lower it), and ``max_members`` how many entries it
-    may have.
+    may have. ``max_cache_bytes`` bounds the whole folder (bytes, or a size
+    such as ``"2GB"``; ``None``: ``$QIBO_CLIENT_CACHE_MAX_SIZE``, unset for no
+    bound): after each save, the least recently used results go until the
+    rest fit, except the one just saved and any used in the last minute.
     """
 
     def __init__(
@@ -61,10 +68,16 @@ class FilesystemResultStore(ResultStore):
         *,
         max_total_bytes: int = 16 * 2**30,
         max_members: int = 64,
+        max_cache_bytes: int | str | None = None,
     ) -> None:
         self.base_folder = Path(base_folder) if base_folder is not None else default_base_folder()
         self.max_total_bytes = max_total_bytes
         self.max_members = max_members
+        if isinstance(max_cache_bytes, str):
+            max_cache_bytes = usage.parse_size(max_cache_bytes)
+        elif max_cache_bytes is None:
+            max_cache_bytes = usage.cap_from_environment()
+        self.max_cache_bytes: int | None = max_cache_bytes
 
     def __repr__(self) -> str:
         return f"FilesystemResultStore({str(self.base_folder)!r})"
@@ -75,17 +88,40 @@ class FilesystemResultStore(ResultStore):
 
     def lookup(self, server: str, pid: str) -> StoredResult | None:
         folder = self.folder_for(server, pid)
+        usage.touch(folder)  # before looking: the size cap spares what is about to be read
         result = folder / RESULTS_FILE
         if kind_of(folder.parent) == kind_of(folder) == "dir" and kind_of(result) == "file":
             return StoredResult(server, pid, folder, result)
         return None
 
     def forget(self, server: str, pid: str) -> bool:
-        folder = self.folder_for(server, pid)
-        if kind_of(folder.parent) != "dir" or kind_of(folder) != "dir":
-            return False
-        shutil.rmtree(folder, ignore_errors=True)
-        return True
+        return usage.set_aside_and_remove(self.folder_for(server, pid))
+
+    def cached(self) -> list[CachedResult]:
+        """Every job folder, ``server`` being its ``<server key>`` folder's name."""
+        return usage.scan(self.base_folder)
+
+    def discard(self, entries: Iterable[CachedResult]) -> list[CachedResult]:
+        removed = []
+        for entry in entries:
+            folder = usage.job_folder(self.base_folder, entry.server, entry.pid)
+            if folder is not None and usage.set_aside_and_remove(
+                folder, unused_since=entry.last_used
+            ):
+                removed.append(entry)
+        return removed
+
+    def _enforce_cap(self, keep: Path) -> None:
+        """Remove the least recently used results past :attr:`max_cache_bytes`, never ``keep``."""
+        if self.max_cache_bytes is None:
+            return
+        chosen = choose_evictions(
+            self.cached(),
+            now=time.time(),
+            max_bytes=self.max_cache_bytes,
+            keep={(keep.parent.name, keep.name)},
+        )
+        self.discard(chosen)
 
     def save(
         self, server: str, pid: str, stream: ResultStream, *, max_bytes: int | None = None
@@ -108,6 +144,9 @@ class FilesystemResultStore(ResultStore):
         except BaseException:  # KeyboardInterrupt too: never leave a partial folder
             shutil.rmtree(partial, ignore_errors=True)
             raise
+        usage.touch(folder)
+        with contextlib.suppress(OSError):  # a full cache never fails the save it follows
+            self._enforce_cap(folder)
         found = self.lookup(server, pid)
         if found is not None or RESULTS_FILE not in names:
             return found or StoredResult(server, pid, folder, None)
@@ -180,6 +219,7 @@ class FilesystemResultStore(ResultStore):
         from qibo_client.results.loader import load_result_file
 
         path = stored.result_file
+        usage.touch(stored.folder)  # used now: the size cap keeps it longest
         for attempt in range(TRIES):
             if path is None:
                 break

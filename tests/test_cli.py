@@ -276,7 +276,7 @@ def test_no_wait_then_job_and_result(capsys, url, tmp_path):
 def test_result_is_read_back_from_the_store_without_the_job_on_the_server(capsys, url, tmp_path):
     pid = submit(capsys, url, bell_script(tmp_path), "--nshots", 10)
     first = cli(capsys, "result", pid, "--url", url, "--json")
-    assert cli(capsys, "delete", pid, "--url", url).code == 0
+    assert cli(capsys, "delete", pid, "--url", url, "--keep-local").code == 0
     assert cli(capsys, "job", pid, "--url", url).code == 1  # the server forgot it
     again = cli(capsys, "result", pid, "--url", url, "--json")
     assert again.code == 0, again.err

@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qibo_client.cli import output
 from qibo_client.cli.errors import EXIT_FAILED, EXIT_OK, CommandFailed, UsageError
 from qibo_client.cli.session import open_client
 from qibo_client.domain.status import QiboJobStatus
 from qibo_client.qibo_job import QiboJob
+
+if TYPE_CHECKING:
+    from qibo_client.ports import ResultStore
 
 
 def _pid(text: str) -> str:
@@ -125,15 +128,28 @@ def delete(args: argparse.Namespace) -> int:
     with open_client(args) as client:
         if args.pid:
             pid = _pid(args.pid)
-            client.get_job(pid).delete()  # asking first gives a clear error for an unknown pid
+            # asking first gives a clear error for an unknown pid
+            client.get_job(pid).delete(keep_local=args.keep_local)
             output.emit(f"Deleted job {pid}")
             return EXIT_OK
         if not args.yes and not _confirm_delete_all(len(client.jobs()), client.base_url):
             _note("Nothing deleted.")  # the user said no: that is an answer, not a failure
             return EXIT_OK
+        store = None if args.keep_local else client.result_store  # built before deleting
         deleted = client.transport.delete_all_jobs()
+        if store is not None:
+            _forget(store, client.base_url, deleted)
     output.emit(f"Deleted {len(deleted)} jobs")
     return EXIT_OK
+
+
+def _forget(store: ResultStore, server: str, pids: list[str]) -> None:
+    """Remove the stored results of these deleted jobs."""
+    for pid in pids:
+        try:
+            store.forget(server, _pid(pid))
+        except UsageError:  # a pid unfit for a folder name has no folder
+            continue
 
 
 def _confirm_delete_all(count: int, url: str) -> bool:

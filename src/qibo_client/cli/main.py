@@ -170,6 +170,15 @@ def _delete_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pid", metavar="PID", nargs="?", help="the job to delete")
     parser.add_argument("--all", action="store_true", help="delete every job of this account")
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask before --all")
+    parser.add_argument(
+        "--keep-local",
+        action="store_true",
+        help="keep the result stored on this machine (by default it goes with the job)",
+    )
+
+
+def _cache_arguments(parser: argparse.ArgumentParser) -> None:
+    importlib.import_module("qibo_client.cli.cache").add_cache_arguments(parser)
 
 
 def _json_only(what: str) -> Callable[[argparse.ArgumentParser], None]:
@@ -199,6 +208,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] 
     "result": ("download and print a job's result", _result_arguments, "commands:result"),
     "delete": ("delete a job, or all jobs", _delete_arguments, "commands:delete"),
     "quota": ("show your disk and project quotas", _json_only("the quotas"), "commands:quota"),
+    "cache": (
+        "list, clear or prune the results stored on this machine",
+        _cache_arguments,
+        "cache:cache",
+    ),
     "serve": ("run a Qibo server over HTTP", _serve_arguments, "commands:serve"),
     "plugins": (
         "list transports, stores and renderers",

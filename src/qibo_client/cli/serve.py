@@ -37,6 +37,13 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
 TOKEN_FILE = "token"
+#: The environment variable that may hold users' tokens (TOKEN[=EMAIL], separated by
+#: commas or blanks): unlike a command line, another local user cannot read it.
+TOKENS_ENV = "QIBO_SERVER_TOKENS"
+#: Connection bounds (see ``qibo_client.server.connections``).
+DEFAULT_REQUEST_TIMEOUT = 15.0
+DEFAULT_MAX_CONNECTIONS = 512
+DEFAULT_WAITING_PER_CLIENT = 32
 #: Seconds held requests (long-polls) get to finish once a stop is asked for.
 GRACEFUL_SECONDS = 3
 _EXTRA_HINT = "pip install 'qibo-client[server]'"
@@ -76,6 +83,16 @@ def _device(text: str) -> tuple[str, int | None]:
     return name.strip(), int(qubits)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"give a number of seconds above 0, got {text}")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -112,8 +129,17 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=_user,
         metavar="TOKEN[=EMAIL]",
-        help="a user's API token, with its email; repeat for more users. Without any, the "
-        "token stored in DIR/token is used, or a new one is made, printed once and stored",
+        help="a user's API token, with its email; repeat for more users. Other users of "
+        "this machine can read a command line (ps): prefer --token-file or "
+        f"${TOKENS_ENV}. Without any, the token stored in DIR/token is used, or a new one "
+        "is made, printed once and stored",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="read users' tokens from FILE, one TOKEN[=EMAIL] a line (# starts a comment); "
+        "keep it readable by you alone",
     )
     parser.add_argument(
         "--workers",
@@ -136,6 +162,30 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_REQUEST_BYTES,
         metavar="N",
         help=f"largest request body accepted (default: {DEFAULT_MAX_REQUEST_BYTES})",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=_seconds,
+        default=DEFAULT_REQUEST_TIMEOUT,
+        metavar="SECONDS",
+        help="a request (head and body) must arrive whole within this long, else 408 "
+        f"(default: {DEFAULT_REQUEST_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=positive_int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="open connections in all; past it, new requests answer 503 "
+        f"(default: {DEFAULT_MAX_CONNECTIONS})",
+    )
+    parser.add_argument(
+        "--max-waiting-per-client",
+        type=positive_int,
+        default=DEFAULT_WAITING_PER_CLIENT,
+        metavar="N",
+        help="connections one address may keep open without a whole request; past it, its "
+        f"oldest is closed (default: {DEFAULT_WAITING_PER_CLIENT})",
     )
     parser.add_argument(
         "--runner",
@@ -191,17 +241,59 @@ def _stored_token(data_dir: Path) -> tuple[str, bool]:
     return token, True
 
 
-def _users(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str | None]]:
+def _token_lines(text: str, where: str) -> list[tuple[str, str | None]]:
+    users = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        entry = line.split("#", 1)[0].strip()
+        for item in entry.replace(",", " ").split():
+            try:
+                users.append(_user(item))
+            except argparse.ArgumentTypeError as error:
+                raise ValueError(f"{where}, line {number}: {error}") from None
+    return users
+
+
+def _given_users(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """The users named by --token, --token-file and $QIBO_SERVER_TOKENS, in that order."""
     given = getattr(args, "token", None)
     if isinstance(given, str):  # qibo-client's own --token, given before the command word
         given = [_user(given)]
+    users = list(given or [])
+    if users:
+        print(
+            f"{PROG}: warning: --token puts a token on the command line, where other users "
+            f"of this machine can read it (ps); use --token-file FILE or ${TOKENS_ENV}",
+            file=sys.stderr,
+        )
+    token_file = getattr(args, "token_file", None)
+    if token_file is not None:
+        path = Path(token_file).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"cannot read the token file {path}: {error}") from None
+        if os.name != "nt" and path.stat().st_mode & 0o077:
+            print(
+                f"{PROG}: warning: {path} can be read by other users; chmod 600 it",
+                file=sys.stderr,
+            )
+        from_file = _token_lines(text, str(path))
+        if not from_file:
+            raise ValueError(f"the token file {path} holds no token")
+        users += from_file
+    users += _token_lines(os.environ.get(TOKENS_ENV, ""), f"${TOKENS_ENV}")
+    return users
+
+
+def _users(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str | None]]:
+    given = _given_users(args)
     if given:
-        return list(given)
+        return given
     token, new = _stored_token(data_dir)
     where = data_dir / TOKEN_FILE
     if new:
         print(
-            f"No --token given, so this server made one for its user:\n\n    {token}\n\n"
+            f"No token given, so this server made one for its user:\n\n    {token}\n\n"
             f"It is stored in {where} (readable only by you) and will not be shown again; "
             "clients send it in the x-api-token header.",
             flush=True,
@@ -209,6 +301,20 @@ def _users(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str | No
     else:
         print(f"Using the API token stored in {where}.", flush=True)
     return [(token, None)]
+
+
+def _allow_open_files(connections: int) -> None:
+    """Raise the open-file limit (up to its hard limit) to fit ``connections`` and the rest."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -293,6 +399,7 @@ def run_serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from qibo_client.server.app import create_app
+        from qibo_client.server.connections import guarded_protocol
     except ImportError as error:
         return _fail(f"serving over HTTP needs the 'server' extra ({error}): {_EXTRA_HINT}", 2)
     from qibo_client.server.core import QiboServer
@@ -316,6 +423,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "is another server using it? Choose another --port (0 picks a free one)",
             1,
         )
+    _allow_open_files(args.max_connections)
     host, port = sock.getsockname()[:2]
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     if not _is_loopback(host):
@@ -353,6 +461,12 @@ def run_serve(args: argparse.Namespace) -> int:
                     timeout_graceful_shutdown=GRACEFUL_SECONDS,
                     lifespan="off",
                     ws="none",
+                    http=guarded_protocol(
+                        request_timeout=args.request_timeout,
+                        per_client=args.max_waiting_per_client,
+                        total=args.max_connections,
+                    ),
+                    limit_concurrency=args.max_connections,
                 ),
             )
             if not stopping:

@@ -38,18 +38,16 @@ from qibo_client.protocol.wire import (
     JOB_PATH_TEMPLATE,
     JOBS_PATH,
     KNOWN_STATUS_PARAM,
+    MAX_HOLD_SECONDS,
     PROJECT_QUOTAS_PATH,
     TOKEN_HEADER,
     VERSION_PATH,
 )
-from qibo_client.server.asgi import (
-    ORIGINAL_PATH,
-    HeldRequests,
-    ProtocolMiddleware,
-    sent_without_slash,
-)
+from qibo_client.server.asgi import ORIGINAL_PATH, ProtocolMiddleware, sent_without_slash
 from qibo_client.server.core import EXTENSIONS, QiboServer
 from qibo_client.server.errors import JobRefused, ServerError
+from qibo_client.server.holds import LONG_POLLS_PER_USER, HeldRequests
+from qibo_client.server.store import token_hash
 
 T = TypeVar("T")
 
@@ -168,9 +166,15 @@ def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:
 
 
 def create_app(
-    server: QiboServer, *, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    server: QiboServer,
+    *,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    long_polls_per_user: int = LONG_POLLS_PER_USER,
 ) -> FastAPI:
-    """A FastAPI app serving the Qibo protocol from ``server`` (started and closed elsewhere)."""
+    """A FastAPI app serving the Qibo protocol from ``server`` (started and closed elsewhere).
+
+    ``long_polls_per_user`` long-polls of one user are held at once; more wait their turn.
+    """
     app = FastAPI(
         title="Qibo server (qibo-client)",
         version=_package_version(),
@@ -183,7 +187,7 @@ def create_app(
     app.add_middleware(
         ProtocolMiddleware, extensions=", ".join(EXTENSIONS), max_body=max_request_bytes
     )
-    holds = app.state.held_requests = HeldRequests()
+    holds = app.state.held_requests = HeldRequests(per_user=long_polls_per_user)
 
     async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await run_in_threadpool(function, *args, **kwargs)
@@ -315,7 +319,9 @@ def create_app(
         """One job; with ``wait``, answered once its status differs from ``status``."""
         now = functools.partial(server.get_job, token, pid)
         if wait > 0:
-            job = await holds.run(functools.partial(now, wait=wait, known_status=status), now)
+            hold = functools.partial(_held_job, server, token, pid, status)
+            seconds = min(wait, MAX_HOLD_SECONDS)
+            job = await holds.run(hold, now, user=token_hash(token), wait=seconds)
         else:
             job = await call(now)
         return JSONResponse(job)
@@ -386,6 +392,12 @@ def create_app(
         return JSONResponse(await call(server.project_quotas, token))
 
     return app
+
+
+def _held_job(
+    server: QiboServer, token: str, pid: str, status: str | None, seconds: float
+) -> dict[str, Any]:
+    return server.get_job(token, pid, wait=seconds, known_status=status)
 
 
 def _open_archive(server: QiboServer, token: str, pid: str) -> tuple[IO[bytes], int]:

@@ -1,39 +1,38 @@
-"""The ASGI pieces under the HTTP face: the protocol middleware and the held long-polls.
+"""The ASGI piece under the HTTP face: the protocol middleware.
 
 The middleware also makes every protocol path answer with and without its
 trailing slash, without a redirect: CUDA-Q posts to ``api/jobs``, the
 published client to ``api/jobs/``, and a 307 would make a client send its
 token and body twice (or, for some clients, not at all).
 
-Plain ASGI and asyncio, so they work under any FastAPI/Starlette version the
+It reads a request's body whole before the app does (bounded by
+``max_body``), so a body nested too deep for Python's JSON reader answers a
+400 saying so, and a client that goes away mid-body is let go quietly.
+
+Plain ASGI and asyncio, so it works under any FastAPI/Starlette version the
 ``server`` extra allows.
 """
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 import logging
+import re
 import traceback
-from collections.abc import Callable
-from typing import TypeVar
 
 import anyio
 import anyio.to_thread
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qibo_client.protocol.wire import API_PREFIX, EXTENSIONS_HEADER, TOKEN_HEADER
+from qibo_client.protocol.wire import API_PREFIX, EXTENSIONS_HEADER, MAX_JSON_DEPTH, TOKEN_HEADER
 from qibo_client.server.storage import DISK_FULL_DETAIL, is_disk_full
 
 log = logging.getLogger("qibo_client.server.http")
 
-T = TypeVar("T")
 
-#: Threads reserved for held long-poll requests, apart from the pool every other call uses.
-LONG_POLL_THREADS = 256
 #: Scope keys set by :class:`ProtocolMiddleware` on a path that came without its trailing slash.
 SLASHLESS = "qibo_client.slashless"
 ORIGINAL_PATH = "qibo_client.original_path"
@@ -57,6 +56,17 @@ def with_trailing_slash(scope: Scope) -> Scope:
     if isinstance(raw, bytes) and not raw.endswith(b"/"):
         scope["raw_path"] = raw + b"/"
     return scope
+
+
+_JSON_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_depth(data: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text, read without parsing it."""
+    brackets = _JSON_STRINGS.sub(b'""', data).translate(None, _NOT_BRACKETS)
+    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
 
 
 class _BodyTooLarge(HTTPException):
@@ -111,8 +121,26 @@ class ProtocolMiddleware:
         if declared.isdigit() and int(declared) > self.max_body:
             await _send_json(scope, send_with_header, 413, _BodyTooLarge(self.max_body).detail)
             return
+        app_receive: Receive = bounded_receive
         try:
-            await self.app(scope, bounded_receive, send_with_header)
+            if scope["method"] in ("POST", "PUT", "PATCH"):
+                body = await _whole_body(bounded_receive)
+                if body is None:
+                    return  # the client went away (or was dropped) before its body arrived
+                if len(body) > 65536:  # scanned off the event loop: about 50 ms per MB
+                    depth = await anyio.to_thread.run_sync(json_depth, body)
+                else:
+                    depth = json_depth(body)
+                if depth > MAX_JSON_DEPTH:
+                    detail = (
+                        f"the request body nests JSON arrays and objects {depth} deep; this "
+                        f"server reads at most {MAX_JSON_DEPTH} levels (a submission needs "
+                        "fewer than ten)"
+                    )
+                    await _send_json(scope, send_with_header, 400, detail)
+                    return
+                app_receive = _replay(body, receive)
+            await self.app(scope, app_receive, send_with_header)
         except _BodyTooLarge as error:
             if not started:
                 await _send_json(scope, send_with_header, 413, error.detail)
@@ -125,6 +153,32 @@ class ProtocolMiddleware:
                 return
             _log_crash(scope, error)
             await _send_json(scope, send_with_header, 500, "internal error")
+
+
+async def _whole_body(receive: Receive) -> bytes | None:
+    """The request's body, read to its end; ``None`` if the client disconnected first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body`` whole once, then listens for a disconnect."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _log_crash(scope: Scope, error: Exception) -> None:
@@ -143,46 +197,3 @@ async def _send_json(scope: Scope, send: Send, status: int, detail: str) -> None
 
 async def _no_body() -> Message:  # pragma: no cover - a JSONResponse never reads the request
     return {"type": "http.disconnect"}
-
-
-class HeldRequests:
-    """The long-polls being held: run in their own thread pool, and let go at once on shutdown.
-
-    Once :meth:`release` is called (by ``serve`` when asked to stop), every held
-    request answers the job as it is now, and new ones do not wait.
-    """
-
-    def __init__(self, threads: int = LONG_POLL_THREADS) -> None:
-        self.threads = threads
-        self.released = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._event: asyncio.Event | None = None
-        self._limiter: anyio.CapacityLimiter | None = None
-
-    async def run(self, hold: Callable[[], T], now: Callable[[], T]) -> T:
-        """``hold()`` in a worker thread, or ``now()`` if released before it returns."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._event is None or self._limiter is None:
-            self._loop, self._event = loop, asyncio.Event()
-            self._limiter = anyio.CapacityLimiter(self.threads)
-            if self.released:
-                self._event.set()
-        if not self.released:
-            held = asyncio.ensure_future(
-                anyio.to_thread.run_sync(hold, limiter=self._limiter, abandon_on_cancel=True)
-            )
-            released = asyncio.ensure_future(self._event.wait())
-            try:
-                await asyncio.wait({held, released}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                released.cancel()
-            if held.done():
-                return held.result()
-            held.cancel()  # the thread is left to end on its own (the core is closing)
-        return await run_in_threadpool(now)
-
-    def release(self) -> None:
-        """Answer every held request now; safe from a signal handler or another thread."""
-        self.released = True
-        if self._loop is not None and self._event is not None:
-            self._loop.call_soon_threadsafe(self._event.set)

@@ -26,7 +26,7 @@ from qibo_client.adapters.rich_views import BatchBar, ElapsedTime, StatusPanel
 from qibo_client.adapters.silent_renderer import SilentRenderer
 from qibo_client.bootstrap import build_renderer
 from qibo_client.domain.status import QiboJobStatus
-from qibo_client.ports import BatchSnapshot, BatchView, Renderer
+from qibo_client.ports import BatchSnapshot, Renderer
 from qibo_client.testing import RecordingRenderer, mock_client
 from qibo_client.testing.contract import RendererContract
 
@@ -55,16 +55,8 @@ class FakeClock:
         self.now += seconds
 
 
-class BatchRecorder(RecordingRenderer):
-    """A recording renderer that also records the batches it is asked to show."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: list[BatchSnapshot] = []
-
-    def start_batch(self, snapshot: BatchSnapshot) -> BatchView:
-        self.batches.append(snapshot)
-        return super().start_batch(snapshot)
+#: The kit's recording renderer records every batch display (a list of snapshots each).
+BatchRecorder = RecordingRenderer
 
 
 def _row(lines: list[str], label: str) -> str | None:
@@ -322,7 +314,7 @@ def test_verbose_false_shows_no_batch_and_no_job():
     client.wait_all(jobs, verbose=False)
     assert renderer.batches == [] and renderer.snapshots == []
     client.results(jobs, wait=0)
-    assert [b.total for b in renderer.batches] == [3] and renderer.snapshots == []
+    assert [b[0].total for b in renderer.batches] == [3] and renderer.snapshots == []
 
 
 def test_the_log_tells_a_batch_at_most_every_few_seconds():
@@ -395,7 +387,7 @@ def test_the_contrib_qibo_backend_is_quiet_by_default():
     assert renderer.snapshots == [] and renderer.batches == []
     loud = backend_module.QiboClientBackend(client=client, verbose=True)
     loud.execute_circuits([circuit, circuit], nshots=10)  # one bar, not a display per job
-    assert [b.total for b in renderer.batches] == [2] and renderer.snapshots == []
+    assert [b[0].total for b in renderer.batches] == [2] and renderer.snapshots == []
 
 
 def test_a_console_that_is_not_a_terminal_gets_no_live_display():

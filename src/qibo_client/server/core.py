@@ -142,13 +142,13 @@ class QiboServer:
             raise ServerError(404, f"job {pid} not found")
         return row
 
-    def _job_object(self, row: Any, user: Any) -> dict[str, Any]:
+    def _job_object(self, row: Any, user: Any, *, frequencies: bool = True) -> dict[str, Any]:
         quota = self._project_quota(StateStore.usage(user), row["project"], row["device"])
         job = dict(zip(row.keys(), row, strict=True))
         job.update(self.dispatcher.recorder.unrecorded(row["pid"]) or {})
         job["circuit"] = json.loads(row["circuit"])
-        frequencies = row["frequencies"]
-        job["frequencies"] = json.loads(frequencies) if frequencies is not None else None
+        counts = job["frequencies"] if frequencies else None
+        job["frequencies"] = json.loads(counts) if counts is not None else None
         queue = self.dispatcher.queue_info(row["pid"])
         return objects.job_object(job, user["email"], quota, queue)
 
@@ -333,11 +333,8 @@ class QiboServer:
         (extension ``job-list``: one job's counts can be megabytes, and a job's own
         object, ``GET jobs/<pid>/``, always has them)."""
         user = self._user(token)
-        jobs = [self._job_object(row, user) for row in self.store.jobs_of(user["id"])]
-        if not frequencies:
-            for job in jobs:
-                job.pop("frequencies", None)
-        return jobs
+        rows = self.store.jobs_of(user["id"])
+        return [self._job_object(row, user, frequencies=frequencies) for row in rows]
 
     def result_archive(self, token: str, pid: str) -> Path:
         """The finished job's ``.tar.gz`` (results on success, logs on error)."""

@@ -92,9 +92,7 @@ def test_a_failing_callback_does_not_stop_the_next(server, caplog) -> None:
 
 
 def test_result_timeout_leaves_the_job_and_can_be_resumed() -> None:
-    server = MockServer(
-        runner=canned, statuses=["queueing"] * 50 + ["success"], extensions=()
-    )
+    server = MockServer(runner=canned, statuses=["queueing"] * 50 + ["success"], extensions=())
     job = mock_client(server).run_circuit(bell(), device="numpy", nshots=8)
     with pytest.raises(JobTimeoutError):
         job.result(wait=0.05, verbose=False, timeout=0.3)
@@ -222,3 +220,33 @@ def test_the_async_client_shows_one_progress_display_for_a_batch() -> None:
     results = asyncio.run(main())
     assert len(results) == 4
     assert len(renderer.batches) == 1 and renderer.batches[0][-1].done == 4
+
+
+def test_the_async_delete_takes_the_local_copy_unless_asked_not_to() -> None:
+    import asyncio
+
+    from qibo_client.aio import AsyncClient
+    from qibo_client.testing.fakes import MemoryResultStore
+
+    store = MemoryResultStore()
+    server = MockServer(runner=canned)
+
+    async def main() -> tuple[bool, bool]:
+        async with AsyncClient(
+            "t0ken",
+            "mock://server",
+            transport=server.transport(),
+            result_store=store,
+            renderer=RecordingRenderer(),
+        ) as client:
+            kept, gone = [await client.run_circuit(bell(), device="numpy", nshots=8) for _ in "ab"]
+            for job in (kept, gone):
+                await job.result(timeout=30)
+            await kept.delete(keep_local=True)
+            await client.delete_job(gone.pid)
+            return (
+                store.lookup("mock://server", kept.pid) is not None,
+                store.lookup("mock://server", gone.pid) is not None,
+            )
+
+    assert asyncio.run(main()) == (True, False)

@@ -216,14 +216,18 @@ class AsyncClient:
             jobs.append(job)
         return jobs
 
-    async def delete_job(self, pid: str) -> None:
-        """Delete one job from the server."""
-        await self.transport.delete_job(validate_pid(pid))
+    async def delete_job(self, pid: str, *, keep_local: bool = False) -> None:
+        """Delete one job from the server, and its stored result unless ``keep_local``."""
+        await self._job(validate_pid(pid)).delete(keep_local=keep_local)
         self.renderer.show_message(f"Deleted job {pid}")
 
-    async def delete_all_jobs(self) -> list[str]:
-        """Delete all of this user's jobs; returns their pids."""
+    async def delete_all_jobs(self, *, keep_local: bool = False) -> list[str]:
+        """Delete all of this user's jobs (and their stored results unless ``keep_local``)."""
+        store = None if keep_local else self.result_store
         deleted = await self.transport.delete_all_jobs()
+        if store is not None:
+            for pid in deleted:
+                await self.blocking(store.forget, self.base_url, pid)
         self.renderer.show_message(f"Deleted {len(deleted)} jobs")
         return deleted
 

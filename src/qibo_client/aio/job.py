@@ -302,9 +302,14 @@ class AsyncJob:
         """True once the server said the job was cancelled (no request is made)."""
         return self.info is not None and self.info.cancelled
 
-    async def delete(self) -> JobDeletion:
-        """Delete the job from the server; what the server answered."""
-        return await self._client.transport.delete_job(validate_pid(self.pid))
+    async def delete(self, *, keep_local: bool = False) -> JobDeletion:
+        """Delete the job from the server, and its stored result unless ``keep_local``."""
+        pid = validate_pid(self.pid)
+        store = None if keep_local else self._client.result_store  # built before deleting
+        deletion = await self._client.transport.delete_job(pid)
+        if store is not None:
+            await self._client.blocking(store.forget, self.base_url, pid)
+        return deletion
 
     def __repr__(self) -> str:
         status = self._status.name if self._status else (self._status_text or "unknown")

@@ -113,23 +113,20 @@ def build_result_store(name: str | None = None) -> ResultStore:
     )
 
 
-class Adapters:
-    """One client's adapters: given ones kept, missing ones built on first use, once.
+class _SharedAdapters:
+    """The store and renderer of one client, given or built on first use, once.
 
-    The transport is built at once (a wrong URL fails where it was given); the
-    store and the renderer only when first needed, so a client that never
-    downloads or draws imports neither.
+    They are built only when first needed, so a client that never downloads
+    or draws imports neither.
     """
 
     def __init__(
         self,
-        transport: Transport,
         *,
         result_store: ResultStore | None = None,
         renderer: Renderer | None = None,
         ui: str | None = None,
     ) -> None:
-        self.transport = transport
         self._result_store = result_store
         self._renderer = renderer
         self._ui = ui
@@ -137,16 +134,6 @@ class Adapters:
         #: Set once the server is known to serve results only inline (``frequencies``
         #: in the job object, no download): the 0.3 generation of the Qibo cloud.
         self.inline_results_only = False
-        self._watcher: DoneWatcher | None = None
-
-    def done_watcher(self) -> DoneWatcher:
-        """The one background follower of this client's jobs that have done-callbacks."""
-        from qibo_client.drivers.watch import DoneWatcher
-
-        with self._lock:
-            if self._watcher is None:
-                self._watcher = DoneWatcher()
-            return self._watcher
 
     @property
     def result_store(self) -> ResultStore:
@@ -161,6 +148,32 @@ class Adapters:
             if self._renderer is None:
                 self._renderer = build_renderer(self._ui)
             return self._renderer
+
+
+class Adapters(_SharedAdapters):
+    """One client's adapters: its transport, built at once (a wrong URL fails where it
+    was given), and the store and renderer on first use."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        result_store: ResultStore | None = None,
+        renderer: Renderer | None = None,
+        ui: str | None = None,
+    ) -> None:
+        super().__init__(result_store=result_store, renderer=renderer, ui=ui)
+        self.transport = transport
+        self._watcher: DoneWatcher | None = None
+
+    def done_watcher(self) -> DoneWatcher:
+        """The one background follower of this client's jobs that have done-callbacks."""
+        from qibo_client.drivers.watch import DoneWatcher
+
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = DoneWatcher()
+            return self._watcher
 
 
 def wire(
@@ -183,7 +196,7 @@ def wire(
     )
 
 
-class AsyncAdapters:
+class AsyncAdapters(_SharedAdapters):
     """An ``AsyncClient``'s adapters: an asynchronous transport, given or built at once;
     the result store and renderer built on first use, once, as in :class:`Adapters`."""
 
@@ -195,27 +208,8 @@ class AsyncAdapters:
         renderer: Renderer | None = None,
         ui: str | None = None,
     ) -> None:
+        super().__init__(result_store=result_store, renderer=renderer, ui=ui)
         self.transport = transport
-        self._result_store = result_store
-        self._renderer = renderer
-        self._ui = ui
-        self._lock = threading.Lock()
-        #: As :attr:`Adapters.inline_results_only`.
-        self.inline_results_only = False
-
-    @property
-    def result_store(self) -> ResultStore:
-        with self._lock:
-            if self._result_store is None:
-                self._result_store = build_result_store()
-            return self._result_store
-
-    @property
-    def renderer(self) -> Renderer:
-        with self._lock:
-            if self._renderer is None:
-                self._renderer = build_renderer(self._ui)
-            return self._renderer
 
 
 def wire_async(

@@ -18,8 +18,9 @@ from typing import Any
 from qibo_client import futures
 from qibo_client.bootstrap import Adapters, wire
 from qibo_client.domain.deadline import Deadline
-from qibo_client.domain.records import JobInfo, JobSubmission
-from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
+from qibo_client.domain.records import JobSubmission
+from qibo_client.domain.selection import select_jobs
+from qibo_client.domain.status import QiboJobStatus
 from qibo_client.exceptions import (
     InvalidArgumentError,
     JobPostServerError,
@@ -260,23 +261,9 @@ class Client:
         limit: int | None = None,
     ) -> list[QiboJob]:
         """This user's jobs as :class:`QiboJob` objects, newest first, filtered."""
-        wanted = convert_str_to_job_status(status) if isinstance(status, str) else status
-        if isinstance(status, str) and wanted is None:
-            raise ValueError(
-                f"unknown status {status!r}; use one of "
-                f"{', '.join(s.name.lower() for s in QiboJobStatus)}"
-            )
-        infos: list[JobInfo] = sorted(
-            self.transport.list_jobs(), key=lambda info: info.created_at or "", reverse=True
-        )
-        selected = [
-            info
-            for info in infos
-            if (wanted is None or info.job_status is wanted)
-            and (device is None or info.device == device)
-        ]
+        selected = select_jobs(self.transport.list_jobs(), status, device, limit)
         jobs = []
-        for info in selected[:limit] if limit is not None else selected:
+        for info in selected:
             job = self._job(info.pid)
             job.update(info)
             jobs.append(job)

@@ -20,7 +20,8 @@ from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.polling import PollPolicy, poll_interval
 from qibo_client.domain.progress import BatchTally
 from qibo_client.domain.records import JobInfo, JobSubmission
-from qibo_client.domain.status import QiboJobStatus, convert_str_to_job_status
+from qibo_client.domain.selection import select_jobs
+from qibo_client.domain.status import QiboJobStatus
 from qibo_client.drivers.aio import BlockingPool, iter_completed
 from qibo_client.ports import Renderer, ResultStore, Transport
 from qibo_client.ports.async_transport import AsyncTransport
@@ -194,23 +195,9 @@ class AsyncClient:
         limit: int | None = None,
     ) -> list[AsyncJob]:
         """This user's jobs, newest first, filtered (as ``Client.jobs``)."""
-        wanted = convert_str_to_job_status(status) if isinstance(status, str) else status
-        if isinstance(status, str) and wanted is None:
-            raise ValueError(
-                f"unknown status {status!r}; use one of "
-                f"{', '.join(s.name.lower() for s in QiboJobStatus)}"
-            )
-        infos: list[JobInfo] = sorted(
-            await self.transport.list_jobs(), key=lambda info: info.created_at or "", reverse=True
-        )
-        selected = [
-            info
-            for info in infos
-            if (wanted is None or info.job_status is wanted)
-            and (device is None or info.device == device)
-        ]
+        selected = select_jobs(await self.transport.list_jobs(), status, device, limit)
         jobs = []
-        for info in selected[:limit] if limit is not None else selected:
+        for info in selected:
             job = self._job(info.pid)
             job.update(info)
             jobs.append(job)

@@ -14,7 +14,7 @@ from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.records import JobInfo, StoredResult
 from qibo_client.domain.status import QiboJobStatus
 from qibo_client.exceptions import UnsafeResultError
-from qibo_client.ports import ResultStore, ResultStream
+from qibo_client.ports import Renderer, ResultStore, ResultStream
 from qibo_client.presentation.masking import mask_secret
 from qibo_client.results.sizes import result_size_bound
 
@@ -87,3 +87,33 @@ def inline_result(job: QiboJob, status: QiboJobStatus | None) -> Any:
     except UnsafeResultError as error:
         job.renderer.show_error(error)
         return None
+
+
+def usable(
+    pid: str,
+    status: QiboJobStatus | None,
+    stored: StoredResult,
+    info: JobInfo | None,
+    renderer: Renderer,
+    token: str | None = None,
+) -> bool:
+    """True when a downloaded archive holds the job's result; else say why it does not.
+
+    An ``error`` job's archive holds its logs; a ``success`` archive without a
+    results file holds whatever the server put there. Both leave ``None`` to return.
+    """
+    if status is QiboJobStatus.ERROR:
+        renderer.show_message(
+            f"Job {pid} exited with error. Results folder: {stored.folder}"
+            + logs_text(info, token),
+            level="error",
+        )
+        return False
+    if stored.result_file is None:
+        renderer.show_message(
+            f"Job {pid} succeeded but its archive holds no results file; "
+            f"what it held is in {stored.folder}",
+            level="error",
+        )
+        return False
+    return True

@@ -269,19 +269,7 @@ class QiboJob:
             self._keep(stored)
             progress.results_folder = str(stored.folder)
 
-        if status is QiboJobStatus.ERROR:
-            self.renderer.show_message(
-                f"Job {pid} exited with error. Results folder: {self.results_folder}"
-                + job_results.logs_text(self.info, self._token),
-                level="error",
-            )
-            return None
-        if stored.result_file is None:
-            self.renderer.show_message(
-                f"Job {pid} succeeded but its archive holds no results file; "
-                f"what it held is in {self.results_folder}",
-                level="error",
-            )
+        if not job_results.usable(pid, status, stored, self.info, self.renderer, self._token):
             return None
         return store.load(stored)
 

@@ -26,7 +26,7 @@ from qibo_client.exceptions import (
     TransientError,
     UnsafeResultError,
 )
-from qibo_client.job_results import NO_DOWNLOAD_STATUSES, logs_text
+from qibo_client.job_results import NO_DOWNLOAD_STATUSES, logs_text, usable
 from qibo_client.ports import JobSnapshot, ProgressView
 from qibo_client.protocol.readers import validate_pid
 from qibo_client.results.sizes import result_size_bound
@@ -217,19 +217,7 @@ class AsyncJob:
             self._keep(stored)
             folder[0] = str(stored.folder)
 
-        if status is QiboJobStatus.ERROR:
-            client.renderer.show_message(
-                f"Job {pid} exited with error. Results folder: {self.results_folder}"
-                + logs_text(self.info),
-                level="error",
-            )
-            return None
-        if stored.result_file is None:
-            client.renderer.show_message(
-                f"Job {pid} succeeded but its archive holds no results file; "
-                f"what it held is in {self.results_folder}",
-                level="error",
-            )
+        if not usable(pid, status, stored, self.info, client.renderer, client.token):
             return None
         return await client.blocking(store.load, stored)
 
@@ -256,7 +244,7 @@ class AsyncJob:
         """The result rebuilt from the job object's ``frequencies`` (no download offered)."""
         renderer = self._client.renderer
         if status is QiboJobStatus.ERROR:
-            text = logs_text(self.info) or " The server sent no logs."
+            text = logs_text(self.info, self._client.token) or " The server sent no logs."
             renderer.show_message(f"Job {pid} exited with error.{text}", level="error")
             return None
         counts = self.info.frequencies if self.info else None

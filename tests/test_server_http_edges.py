@@ -17,7 +17,8 @@ import requests
 from tests.support.serve import TOKEN1, TOKEN2, serve
 from tests.support.server import bell_raw, body
 
-from qibo_client.cli.serve import TOKENS_ENV, _given_users, add_serve_arguments
+from qibo_client.cli.serve import add_serve_arguments
+from qibo_client.cli.serve_users import TOKENS_ENV, given_users
 from qibo_client.server.app import create_app
 from qibo_client.server.config import DeviceConfig, ServerConfig
 from qibo_client.server.core import QiboServer
@@ -247,7 +248,7 @@ def test_tokens_come_from_a_file_and_the_environment(tmp_path, monkeypatch, caps
     tokens.write_text("# users\nfile-token=f@x\n\nsecond-token  # a comment\n")
     os.chmod(tokens, 0o600)
     monkeypatch.setenv(TOKENS_ENV, "env-token=e@x, other-env")
-    users = _given_users(parse("--token-file", str(tokens)))
+    users = given_users(parse("--token-file", str(tokens)))
     assert users == [
         ("file-token", "f@x"),
         ("second-token", None),
@@ -264,7 +265,7 @@ def test_a_token_argument_works_with_a_warning_and_an_open_file_is_warned_about(
     tokens = tmp_path / "tokens"
     tokens.write_text("file-token\n")
     os.chmod(tokens, 0o644)
-    users = _given_users(parse("--token", "cli-token", "--token-file", str(tokens)))
+    users = given_users(parse("--token", "cli-token", "--token-file", str(tokens)))
     assert users == [("cli-token", None), ("file-token", None)]
     err = capsys.readouterr().err
     assert "other users of this machine can read it (ps)" in err
@@ -277,7 +278,7 @@ def test_a_bad_token_file_is_refused_naming_the_line(tmp_path, monkeypatch):
     tokens = tmp_path / "tokens"
     tokens.write_text("ok-token\nbad\x07token\n")
     with pytest.raises(ValueError, match="line 2"):
-        _given_users(parse("--token-file", str(tokens)))
+        given_users(parse("--token-file", str(tokens)))
 
 
 @pytest.mark.slow

@@ -16,7 +16,6 @@ import contextlib
 import copy
 import ipaddress
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -26,6 +25,10 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from qibo_client.cli.main import positive_int
+from qibo_client.cli.serve_users import TOKENS_ENV, parse_user, server_users
+
+# The names the serve tests use.
+_user, _users = parse_user, server_users
 
 if TYPE_CHECKING:
     import uvicorn
@@ -36,10 +39,6 @@ PROG = "qibo-client serve"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
-TOKEN_FILE = "token"
-#: The environment variable that may hold users' tokens (TOKEN[=EMAIL], separated by
-#: commas or blanks): unlike a command line, another local user cannot read it.
-TOKENS_ENV = "QIBO_SERVER_TOKENS"
 #: Connection bounds (see ``qibo_client.server.connections``).
 DEFAULT_REQUEST_TIMEOUT = 15.0
 DEFAULT_MAX_CONNECTIONS = 512
@@ -54,19 +53,6 @@ def default_data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("qibo-client")) / "server"
-
-
-def _user(text: str) -> tuple[str, str | None]:
-    """``TOKEN`` or ``TOKEN=EMAIL`` (an email has an ``@``); the message never shows the token."""
-    token, sep, email = text.rpartition("=")
-    if not (sep and token and "@" in email):
-        token, email = text, ""
-    if not token or any(ch.isspace() or not ch.isprintable() for ch in token):
-        raise argparse.ArgumentTypeError(
-            "a token must be a non-empty string without spaces or control characters "
-            "(form: TOKEN or TOKEN=EMAIL)"
-        )
-    return token, email or None
 
 
 def _device(text: str) -> tuple[str, int | None]:
@@ -127,7 +113,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--token",
         dest="token",
         action="append",
-        type=_user,
+        type=parse_user,
         metavar="TOKEN[=EMAIL]",
         help="a user's API token, with its email; repeat for more users. Other users of "
         "this machine can read a command line (ps): prefer --token-file or "
@@ -224,83 +210,6 @@ def _load_config(data_dir: Path, devices: list[tuple[str, int | None]] | None) -
         )
     config.devices = [d for d in config.devices if d.name in wanted]
     return config
-
-
-def _stored_token(data_dir: Path) -> tuple[str, bool]:
-    """The token in ``DIR/token``, or a new one written there (mode 0600); True if new."""
-    path = data_dir / TOKEN_FILE
-    with contextlib.suppress(FileNotFoundError):
-        token = path.read_text(encoding="utf-8").strip()
-        if token:
-            return token, False
-    token = secrets.token_urlsafe(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
-    os.chmod(path, 0o600)
-    return token, True
-
-
-def _token_lines(text: str, where: str) -> list[tuple[str, str | None]]:
-    users = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        entry = line.split("#", 1)[0].strip()
-        for item in entry.replace(",", " ").split():
-            try:
-                users.append(_user(item))
-            except argparse.ArgumentTypeError as error:
-                raise ValueError(f"{where}, line {number}: {error}") from None
-    return users
-
-
-def _given_users(args: argparse.Namespace) -> list[tuple[str, str | None]]:
-    """The users named by --token, --token-file and $QIBO_SERVER_TOKENS, in that order."""
-    given = getattr(args, "token", None)
-    if isinstance(given, str):  # qibo-client's own --token, given before the command word
-        given = [_user(given)]
-    users = list(given or [])
-    if users:
-        print(
-            f"{PROG}: warning: --token puts a token on the command line, where other users "
-            f"of this machine can read it (ps); use --token-file FILE or ${TOKENS_ENV}",
-            file=sys.stderr,
-        )
-    token_file = getattr(args, "token_file", None)
-    if token_file is not None:
-        path = Path(token_file).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ValueError(f"cannot read the token file {path}: {error}") from None
-        if os.name != "nt" and path.stat().st_mode & 0o077:
-            print(
-                f"{PROG}: warning: {path} can be read by other users; chmod 600 it",
-                file=sys.stderr,
-            )
-        from_file = _token_lines(text, str(path))
-        if not from_file:
-            raise ValueError(f"the token file {path} holds no token")
-        users += from_file
-    users += _token_lines(os.environ.get(TOKENS_ENV, ""), f"${TOKENS_ENV}")
-    return users
-
-
-def _users(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str | None]]:
-    given = _given_users(args)
-    if given:
-        return given
-    token, new = _stored_token(data_dir)
-    where = data_dir / TOKEN_FILE
-    if new:
-        print(
-            f"No token given, so this server made one for its user:\n\n    {token}\n\n"
-            f"It is stored in {where} (readable only by you) and will not be shown again; "
-            "clients send it in the x-api-token header.",
-            flush=True,
-        )
-    else:
-        print(f"Using the API token stored in {where}.", flush=True)
-    return [(token, None)]
 
 
 def _allow_open_files(connections: int) -> None:
@@ -408,7 +317,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         config = _load_config(data_dir, args.devices)
-        users = _users(args, data_dir)
+        users = server_users(args, data_dir)
     except ValueError as error:
         return _fail(str(error), 2)
     except OSError as error:

@@ -3,6 +3,7 @@
     python benchmarks/run.py                  # every case, full sizes (~15 min)
     python benchmarks/run.py --smoke          # tiny sizes: proves the harness works (~1 min)
     python benchmarks/run.py --cases big,startup
+    python benchmarks/run.py --braket         # also Amazon Braket's LocalSimulator (variational)
 
 Starts ``python -m qibo_client.server`` on loopback with a throw-away data
 folder, installs (or reuses) ``qibo-client==0.2.4`` in its own virtual
@@ -28,6 +29,7 @@ sys.path.insert(0, str(BENCH_DIR))
 from harness.context import Bench  # noqa: E402
 from harness.environment import (  # noqa: E402
     LocalServer,
+    braket_python,
     machine,
     precompile_ours,
     published_python,
@@ -41,6 +43,9 @@ CASES = {
     "completion": "cases.completion",
     "startup": "cases.startup",
     "local": "cases.local_overhead",
+    "local_small": "cases.local_small",
+    "variational": "cases.variational",
+    "server_pace": "cases.server_pace",
 }
 REPO = BENCH_DIR.parent
 
@@ -71,6 +76,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="virtual environment of qibo-client 0.2.4, created if missing "
         "(default: benchmarks/.venv-published)",
     )
+    parser.add_argument(
+        "--braket",
+        action="store_true",
+        help="run the variational loop on Amazon Braket's LocalSimulator too, installing "
+        "amazon-braket-sdk in its own virtual environment the first time",
+    )
+    parser.add_argument(
+        "--braket-venv",
+        type=Path,
+        default=BENCH_DIR / ".venv-braket",
+        help="virtual environment of amazon-braket-sdk, created if missing "
+        "(default: benchmarks/.venv-braket)",
+    )
     args = parser.parse_args(argv)
     args.case_list = [name.strip() for name in args.cases.split(",") if name.strip()]
     unknown = [name for name in args.case_list if name not in CASES]
@@ -87,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
     published = published_python(args.published_venv.resolve(), log=log)
+    braket = None
+    if args.braket and "variational" in args.case_list:
+        braket = braket_python(args.braket_venv.resolve(), log=log)
     precompile_ours()
     scratch = Path(tempfile.mkdtemp(prefix="qibo-bench-"))
     modules = {name: importlib.import_module(CASES[name]) for name in args.case_list}
@@ -94,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     server = LocalServer(scratch / "server-data", max_qubits=24)
     bench = Bench(
         ours=Path(sys.executable), published=published, server=server,
-        scratch=scratch, smoke=args.smoke, log=log,
+        scratch=scratch, smoke=args.smoke, log=log, braket=braket,
     )  # fmt: skip
     try:
         if any(getattr(module, "NEEDS_SERVER", True) for module in modules.values()):
@@ -109,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    found_versions = versions(Path(sys.executable), published)
+    found_versions = versions(Path(sys.executable), published, braket)
 
     print(text_table(rows))
     command = "python benchmarks/run.py" + (" " + shlex.join(argv) if argv else "")

@@ -30,7 +30,10 @@ def test_an_unknown_case_is_named_with_the_known_ones():
     done = _run("--cases", "big,warp-speed", timeout=60)
     assert done.returncode == 2
     assert "unknown case(s) warp-speed" in done.stderr
-    assert "big, many, completion, startup, local" in done.stderr
+    assert (
+        "big, many, completion, startup, local, local_small, variational, server_pace"
+        in done.stderr
+    )
 
 
 @pytest.mark.slow
@@ -44,9 +47,12 @@ def test_smoke_run_prints_every_case_and_writes_the_report(tmp_path):
     assert lines[0].split()[:4] == ["case", "measure", "0.2.4", "ours"]
     assert set(lines[1]) <= {"-", " "}
     rows = lines[2:]
-    assert {row.split(".", 1)[0] for row in rows} == {"1", "2", "3", "4", "5"}
+    assert {row.split(".", 1)[0] for row in rows} == {str(n) for n in range(1, 9)}
     # every row has a figure for ours and a verdict
     assert all(row.rstrip().endswith(("yes", "NO", "-")) for row in rows)
+    # without --braket, the variational row says how to get Braket's side
+    (variational,) = [row for row in rows if row.startswith("7.")]
+    assert "not run (use --braket)" in variational
 
     text = report.read_text(encoding="utf-8")
     assert text.startswith("# Benchmarks")

@@ -8,7 +8,6 @@ started), alternating a direct call of the circuit with
 from __future__ import annotations
 
 from harness.context import Bench
-from harness.environment import run_driver
 from harness.report import Row, median, seconds
 
 FULL = {"nqubits": 20, "ngates": 100, "repeats": 9}
@@ -19,9 +18,7 @@ NEEDS_SERVER = False
 
 def run(bench: Bench) -> list[Row]:
     args = SMOKE if bench.smoke else FULL
-    answer = run_driver(
-        bench.ours, "local", args, env={"RESULTS_BASE_FOLDER": str(bench.results_dir())}
-    )
+    answer = bench.drive_ours("local", args)
     direct, local = median(answer["direct"]), median(answer["local"])
     # Each local:// run is paired with the direct call just before it, so a slow spell of the
     # shared machine weighs on both sides of a pair: the median of the pairs' ratios.

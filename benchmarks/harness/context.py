@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.environment import LocalServer, run_driver
+from harness.environment import BENCH_DIR, LocalServer, run_driver
+
+#: Tasks only our client can do (``local://``, the in-process server), and Braket's loop.
+OURS_DRIVER = BENCH_DIR / "drivers" / "ours_task.py"
+BRAKET_DRIVER = BENCH_DIR / "drivers" / "braket_task.py"
 
 
 @dataclass
@@ -21,6 +25,8 @@ class Bench:
     scratch: Path
     smoke: bool = False
     log: Callable[[str], None] = print
+    #: The interpreter of Braket's venv, with ``--braket``; ``None``: Braket is not run.
+    braket: Path | None = None
     details: list[str] = field(default_factory=list)
 
     def python(self, which: str) -> Path:
@@ -38,6 +44,21 @@ class Bench:
             return run_driver(self.python(which), task, args, env=env, **kwargs)
         finally:
             _remove(folder)
+
+    def drive_ours(self, task: str, args: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Run a task of ``drivers/ours_task.py`` in a fresh process of ours."""
+        folder = self.results_dir()
+        env = {"RESULTS_BASE_FOLDER": str(folder)}
+        try:
+            return run_driver(self.ours, task, args, env=env, driver=OURS_DRIVER, **kwargs)
+        finally:
+            _remove(folder)
+
+    def drive_braket(self, task: str, args: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Run a task of ``drivers/braket_task.py`` in a fresh process of Braket's venv."""
+        if self.braket is None:
+            raise RuntimeError("Braket's venv is not set up: run with --braket")
+        return run_driver(self.braket, task, args, driver=BRAKET_DRIVER, **kwargs)
 
     def client(self) -> Any:
         """Our client on the benchmark server, for setting up jobs (not measured)."""

@@ -22,6 +22,9 @@ BENCH_DIR = Path(__file__).resolve().parent.parent
 DRIVER = BENCH_DIR / "drivers" / "client_task.py"
 PUBLISHED_SPEC = "qibo-client==0.2.4"
 PUBLISHED_VERSION = "0.2.4"
+#: Amazon Braket's SDK, for the variational case's ``LocalSimulator`` (``--braket``).
+BRAKET_VERSION = "1.127.5"
+BRAKET_SPEC = f"amazon-braket-sdk=={BRAKET_VERSION}"
 READY = re.compile(r"Serving the Qibo protocol on (http://\S+)")
 MARK = "BENCH-RESULT "
 ARGS_ENV = "QIBO_BENCH_ARGS"  # the driver's arguments (they hold the token: not in argv)
@@ -40,20 +43,32 @@ def _installed_version(python: Path, package: str) -> str | None:
 
 def published_python(venv_dir: Path, log: Any = print) -> Path:
     """The interpreter of a venv holding the published client, created on first use."""
+    return venv_with(venv_dir, PUBLISHED_SPEC, "qibo-client", PUBLISHED_VERSION, log=log)
+
+
+def braket_python(venv_dir: Path, log: Any = print) -> Path:
+    """The interpreter of a venv holding Amazon Braket's SDK (``--braket``), created on first use."""
+    return venv_with(venv_dir, BRAKET_SPEC, "amazon-braket-sdk", BRAKET_VERSION, log=log)
+
+
+def venv_with(venv_dir: Path, spec: str, package: str, version: str, log: Any = print) -> Path:
+    """The interpreter of ``venv_dir``, where ``pip install spec`` put ``package==version``.
+
+    Reused when it already holds that version; otherwise made afresh (once).
+    """
     python = venv_dir / "bin" / "python"
-    if python.exists() and _installed_version(python, "qibo-client") == PUBLISHED_VERSION:
-        log(f"reusing {venv_dir} ({PUBLISHED_SPEC})")
+    if python.exists() and _installed_version(python, package) == version:
+        log(f"reusing {venv_dir} ({spec})")
         return python
-    log(f"creating {venv_dir} and installing {PUBLISHED_SPEC} (once; about a minute)")
+    log(f"creating {venv_dir} and installing {spec} (once; a minute or two)")
     shutil.rmtree(venv_dir, ignore_errors=True)
     venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         PUBLISHED_SPEC],
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", spec],
         check=True,
-    )  # fmt: skip
-    if _installed_version(python, "qibo-client") != PUBLISHED_VERSION:
-        raise RuntimeError(f"{venv_dir}: installing {PUBLISHED_SPEC} did not give it")
+    )
+    if _installed_version(python, package) != version:
+        raise RuntimeError(f"{venv_dir}: installing {spec} did not give it")
     return python
 
 
@@ -170,11 +185,15 @@ class LocalServer:
 
 def run_driver(
     python: Path, task: str, args: dict[str, Any], *, env: dict[str, str] | None = None,
-    timeout: float = 900.0,
+    timeout: float = 900.0, driver: Path = DRIVER,
 ) -> dict[str, Any]:  # fmt: skip
-    """Run one driver task in a fresh ``python`` and return its JSON answer."""
+    """Run one driver task in a fresh ``python`` and return its JSON answer.
+
+    ``driver`` is the script (``drivers/client_task.py`` unless told): it gets
+    ``task`` as its argument and ``args`` as JSON in ``$QIBO_BENCH_ARGS``.
+    """
     done = subprocess.run(
-        [str(python), str(DRIVER), task],
+        [str(python), str(driver), task],
         capture_output=True, text=True, timeout=timeout, check=False,
         env=driver_env({**(env or {}), ARGS_ENV: json.dumps(args)}),
     )  # fmt: skip
@@ -222,10 +241,13 @@ def machine() -> dict[str, str]:
     }
 
 
-def versions(ours: Path, published: Path) -> dict[str, str]:
-    """Versions of both clients and what they run on."""
+def versions(ours: Path, published: Path, braket: Path | None = None) -> dict[str, str]:
+    """Versions of both clients and what they run on (and of Braket's SDK, when it ran)."""
     found = {}
     for label, python in (("ours", ours), ("published", published)):
         for package in ("qibo-client", "qibo", "numpy", "requests"):
             found[f"{label} {package}"] = _installed_version(python, package) or "?"
+    if braket is not None:
+        for package in ("amazon-braket-sdk", "amazon-braket-default-simulator", "numpy"):
+            found[f"braket {package}"] = _installed_version(braket, package) or "?"
     return found

@@ -107,8 +107,10 @@ def write_markdown(
         "",
         markdown_table(rows),
         "",
-        "Ratios say how many times better ours is (time: 0.2.4's / ours; throughput: "
-        "ours / 0.2.4's). Every figure is a median over the repeats of this one run.",
+        "Ratios against 0.2.4 say how many times better ours is (time: 0.2.4's / ours; "
+        "throughput: ours / 0.2.4's). A ratio that names what it compares with is ours over "
+        'that ("3.0x qibo": ours takes three times qibo\'s time; "rate 0.5x qibo\'s": '
+        "half qibo's jobs per second). Every figure is a median over the repeats of this one run.",
         "",
         "## Machine and versions",
         "",

@@ -35,7 +35,7 @@ from harness.environment import (  # noqa: E402
     published_python,
     versions,
 )
-from harness.report import Row, text_table, write_markdown  # noqa: E402
+from harness.report import Row, refresh_notes, text_table, write_markdown  # noqa: E402
 
 CASES = {
     "big": "cases.big_result",
@@ -89,6 +89,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="virtual environment of amazon-braket-sdk, created if missing "
         "(default: benchmarks/.venv-braket)",
     )
+    parser.add_argument(
+        "--refresh-notes",
+        action="store_true",
+        help="measure nothing: put the current benchmarks/notes.md in the report at --output, "
+        "in place of the notes it was written with",
+    )
     args = parser.parse_args(argv)
     args.case_list = [name.strip() for name in args.cases.split(",") if name.strip()]
     unknown = [name for name in args.case_list if name not in CASES]
@@ -103,12 +109,18 @@ def log(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.refresh_notes:
+        refresh_notes(args.output, (BENCH_DIR / "notes.md").read_text(encoding="utf-8"))
+        log(f"refreshed the notes in {args.output}")
+        return 0
     started = time.monotonic()
     published = published_python(args.published_venv.resolve(), log=log)
     braket = None
     if args.braket and "variational" in args.case_list:
         braket = braket_python(args.braket_venv.resolve(), log=log)
     precompile_ours()
+    # Taken before the cases: our sources are measured as they are when the run starts.
+    found_versions = versions(Path(sys.executable), published, braket)
     scratch = Path(tempfile.mkdtemp(prefix="qibo-bench-"))
     modules = {name: importlib.import_module(CASES[name]) for name in args.case_list}
     rows: list[Row] = []
@@ -130,7 +142,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    found_versions = versions(Path(sys.executable), published, braket)
 
     print(text_table(rows))
     command = "python benchmarks/run.py" + (" " + shlex.join(argv) if argv else "")

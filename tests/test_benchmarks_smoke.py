@@ -61,3 +61,22 @@ def test_smoke_run_prints_every_case_and_writes_the_report(tmp_path):
     assert "- published qibo-client: 0.2.4" in text
     assert "## Machine and versions" in text and "## Raw figures of this run" in text
     assert text.count("\n| ") == len(rows) + 2  # header, rule, one line per row
+
+
+def test_refresh_notes_replaces_only_the_notes(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from harness.report import Row, refresh_notes, write_markdown
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    report = tmp_path / "benchmarks.md"
+    row = Row("1. case", "measure", "1 s", "0.5 s", "-", "2.0x", ">= 2x", True)
+    write_markdown(
+        report, [row], command="python benchmarks/run.py", when="now", machine={}, versions={},
+        method="How.", notes="## Old analysis", details=["- raw 1, 2"],
+    )  # fmt: skip
+    refresh_notes(report, "## New analysis\n\nfigures")
+    text = report.read_text(encoding="utf-8")
+    assert "## Old analysis" not in text
+    assert text.endswith("## New analysis\n\nfigures\n")
+    assert "| 1. case | measure | 1 s | 0.5 s |" in text and "- raw 1, 2" in text

@@ -241,9 +241,33 @@ def machine() -> dict[str, str]:
     }
 
 
+def source_revision() -> str:
+    """The commit our sources are at, and whether ``src/`` differs from it (measured as it is)."""
+    repo = BENCH_DIR.parent
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short=12", "HEAD")
+    if not commit:
+        return "?"
+    changed = git("status", "--porcelain", "--", "src")
+    return commit + (
+        f" with uncommitted changes in {len(changed.splitlines())} file(s) of src/"
+        if changed
+        else ""
+    )
+
+
 def versions(ours: Path, published: Path, braket: Path | None = None) -> dict[str, str]:
     """Versions of both clients and what they run on (and of Braket's SDK, when it ran)."""
-    found = {}
+    found = {"ours source": source_revision()}
     for label, python in (("ours", ours), ("published", published)):
         for package in ("qibo-client", "qibo", "numpy", "requests"):
             found[f"{label} {package}"] = _installed_version(python, package) or "?"

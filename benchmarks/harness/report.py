@@ -125,6 +125,19 @@ def write_markdown(
     if details:
         parts += ["## Raw figures of this run", "", *details, ""]
     if notes.strip():
-        parts += [notes.strip(), ""]
+        parts += [NOTES_MARK, "", notes.strip(), ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts), encoding="utf-8")
+
+
+#: Where the hand-written analysis starts in the report (``--refresh-notes`` replaces from here).
+NOTES_MARK = "<!-- The analysis below is benchmarks/notes.md, as it was when this was written. -->"
+
+
+def refresh_notes(path: Path, notes: str) -> None:
+    """Put the current ``notes`` in a written report in place of its old ones, figures untouched."""
+    text = path.read_text(encoding="utf-8")
+    if NOTES_MARK not in text:
+        raise ValueError(f"{path} has no notes mark: write it with a full run first")
+    head = text[: text.index(NOTES_MARK)]
+    path.write_text(head + NOTES_MARK + "\n\n" + notes.strip() + "\n", encoding="utf-8")

@@ -250,3 +250,22 @@ def test_the_async_delete_takes_the_local_copy_unless_asked_not_to() -> None:
             )
 
     assert asyncio.run(main()) == (True, False)
+
+
+@pytest.mark.slow
+def test_futures_over_loopback_http_against_serve(tmp_path) -> None:
+    from qibo_client.testing.serve import TOKEN1, serve
+
+    with serve(tmp_path / "server") as served, Client(TOKEN1, served.url, ui="none") as client:
+        jobs = [client.run_circuit(bell(), device="numpy", nshots=50) for _ in range(3)]
+        ended: list[str] = []
+        jobs[0].add_done_callback(lambda j: ended.append(j.pid))
+        done, not_done = qibo_client.wait(jobs, timeout=120, return_when=ALL_COMPLETED)
+        assert done == set(jobs) and not not_done
+        assert all(job.done() and job.exception() is None for job in jobs)
+        assert [job.pid for job in qibo_client.as_completed(jobs, timeout=30)]  # already done
+        deadline = time.monotonic() + 10
+        while not ended and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ended == [jobs[0].pid]
+        assert sum(jobs[1].result(verbose=False).frequencies().values()) == 50

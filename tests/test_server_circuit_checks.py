@@ -102,9 +102,9 @@ def qibo_circuits(draw: Any) -> Circuit:
     for _ in range(draw(st.integers(0, 8))):
         name = draw(st.sampled_from(sorted(USER_GATES)))
         spec = USER_GATES[name]
-        count = spec.qubits or draw(st.integers(max(spec.min_qubits, 1), nqubits))
-        if name in ("M", "GeneralizedRBS", "Align") or count > nqubits:
+        if name in ("M", "GeneralizedRBS", "Align") or max(spec.qubits, spec.min_qubits) > nqubits:
             continue
+        count = spec.qubits or draw(st.integers(spec.min_qubits, nqubits))
         qubits = draw(st.permutations(range(nqubits)))[:count]
         angles = {k: draw(st.floats(-7, 7)) for k in spec.params}
         gate = getattr(gates, name)(*qubits, **angles)

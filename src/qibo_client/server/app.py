@@ -100,6 +100,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "(see docs/protocol.md, Refusals), a refused job",
     },
     500: {"model": schemas.Detail, "description": "the server failed"},
+    507: {"model": schemas.Detail, "description": "the server's disk is full"},
 }
 _JOB_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,

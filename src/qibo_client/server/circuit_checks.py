@@ -310,7 +310,7 @@ def _check_measurement(
     if result is not None and (
         not isinstance(result, Mapping) or result.get("samples") is not None
     ):
-        raise _refuse(f"{where}.measurement_result", "must carry no samples (samples: null)")
+        raise _refuse(f"{where}.measurement_result", 'must be {"samples": null} (no samples)')
     return len(qubits)
 
 

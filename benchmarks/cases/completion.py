@@ -85,7 +85,13 @@ def wait_together(
             stderr.close()
         info = client.get_job(job.pid).info
         done_at = datetime.fromisoformat(info.updated_at).timestamp()
+        lasted = done_at - datetime.fromisoformat(info.created_at).timestamp()
         job.delete()
+    if lasted < job_seconds:
+        raise RuntimeError(
+            f"the job meant to last {job_seconds:.2f} s ended after {lasted:.2f} s: the server "
+            "is not running it with drivers/sleep_runner.py, so no lag measured here means anything"
+        )
     for label, answer in answers.items():
         if answer.get("type") is None:
             raise RuntimeError(f"{label} waiter got no result: {answer}")

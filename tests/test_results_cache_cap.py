@@ -413,4 +413,6 @@ def test_a_result_read_while_another_process_evicts_it_is_read_or_gone_never_bro
     assert broken == [], f"{len(broken)} of {RACE_ROUNDS} reads broke: {broken[:3]}"
     left = {entry.pid for entry in store.cached()}
     assert removed + len(left) == RACE_ROUNDS  # each was either removed or kept whole
-    assert outcomes.count("gone") <= removed
+    # A read may also find a folder "gone" for the moment the evictor holds it aside
+    # before putting it back (it was used meanwhile), so "gone" may exceed ``removed``:
+    # that read downloads again, which is correct; a broken read is what must not happen.

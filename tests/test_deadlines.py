@@ -126,3 +126,27 @@ def test_a_port_nobody_listens_on_fails_fast_and_says_how_often_it_tried() -> No
     assert took < 3, f"a refused connection took {took:.1f} s to report"
     assert "tried 3 times" in str(caught.value)
     assert "refused" in str(caught.value).lower()
+
+
+def test_a_submission_whose_answer_breaks_off_is_an_unknown_outcome_not_a_lost_job() -> None:
+    from qibo_client.domain.records import JobSubmission
+    from qibo_client.exceptions import SubmissionOutcomeUnknownError
+
+    def cut_answer(handler: BaseHTTPRequestHandler, index: int) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", "100")
+        handler.end_headers()
+        handler.wfile.write(b'{"pid": "p')  # then the connection drops
+        handler.wfile.flush()
+        handler.close_connection = True
+
+    with FaultServer(cut_answer) as server:
+        transport = HttpTransport(server.url, TOKEN)
+        with pytest.raises(SubmissionOutcomeUnknownError) as caught:
+            transport.submit_job(
+                JobSubmission({"nqubits": 1, "queue": []}, "numpy"), idempotency_key="k1"
+            )
+    assert len(server.seen) == 1  # never sent twice
+    assert caught.value.idempotency_key == "k1"
+    assert "may or may not be queued" in str(caught.value)

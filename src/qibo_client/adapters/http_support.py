@@ -252,7 +252,8 @@ OUTCOME_UNKNOWN_STATUSES = frozenset({500, 502, 503, 504})
 def gateway_submission_error(
     error: QiboApiError, key: str | None, extensions: frozenset[str]
 ) -> SubmissionOutcomeUnknownError:
-    """A 5xx to ``POST /api/jobs/``: the job may or may not be queued; say how to find out."""
+    """A 5xx to ``POST /api/jobs/``, or an answer cut off: the job may or may not be
+    queued; say how to find out."""
     if key and "idempotency" in extensions:
         advice = f"resubmit with run_circuit(..., idempotency_key={key!r}) to get the same job"
     elif key:
@@ -266,8 +267,12 @@ def gateway_submission_error(
         method="POST",
         url=error.url,
         status=error.status,
-        message=f"the server answered {error.status} ({error.message}) after the job was "
-        f"sent: it may or may not be queued; {advice}",
+        message=(
+            f"the server answered {error.status} ({error.message}) after the job was "
+            if error.status
+            else f"{error.message}: the answer was lost after the job was "
+        )
+        + f"sent: it may or may not be queued; {advice}",
         idempotency_key=key or "",
     )
 

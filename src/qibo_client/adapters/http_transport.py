@@ -219,7 +219,14 @@ class HttpTransport(Transport):
                 answered = support.api_error(response, "POST", url, self._token)
                 raise support.gateway_submission_error(answered, idempotency_key, self.extensions)
             handle = self._reader(readers.read_submission_answer, unlimited, "POST", url)
-            return handle(self._ok(response, "POST", url, unlimited))
+            try:
+                return handle(self._ok(response, "POST", url, unlimited))
+            except IncompleteDownloadError as error:
+                # The server answered, then the answer broke off: the job may be queued.
+                lost = QiboApiError(0, "POST", url, support.scrub(str(error), self._token))
+                raise support.gateway_submission_error(
+                    lost, idempotency_key, self.extensions
+                ) from error
         finally:
             response.close()
 

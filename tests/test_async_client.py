@@ -472,3 +472,30 @@ def test_a_refused_connection_is_retried_as_the_sync_transport_retries_it() -> N
     tried = re.search(r"tried (\d+) times", str(sync_error.value))
     assert tried is not None
     assert f"tried {tried.group(1)} times" in str(error)
+
+
+def test_an_async_submission_whose_answer_breaks_off_is_an_unknown_outcome() -> None:
+    from qibo_client.exceptions import SubmissionOutcomeUnknownError
+
+    def cut_answer(handler: BaseHTTPRequestHandler, index: int) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", "100")
+        handler.end_headers()
+        handler.wfile.write(b'{"pid": "p')
+        handler.wfile.flush()
+        handler.close_connection = True
+
+    async def submit(url: str) -> None:
+        transport = AsyncHttpTransport(url, "tok-1234")
+        try:
+            await transport.submit_job(
+                JobSubmission({"nqubits": 1, "queue": []}, "numpy"), idempotency_key="k2"
+            )
+        finally:
+            await transport.aclose()
+
+    with FaultServer(cut_answer) as server:
+        with pytest.raises(SubmissionOutcomeUnknownError) as caught:
+            asyncio.run(submit(server.url))
+    assert len(server.seen) == 1 and caught.value.idempotency_key == "k2"

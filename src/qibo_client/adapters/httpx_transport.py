@@ -236,7 +236,14 @@ class AsyncHttpTransport(AsyncTransport):
                 answered = support.api_error(page, "POST", url, self._token)
                 raise support.gateway_submission_error(answered, idempotency_key, self.extensions)
             handle = self._reader(readers.read_submission_answer, "POST", url)
-            return await handle(await self._ok(response, "POST", url))
+            try:
+                return await handle(await self._ok(response, "POST", url))
+            except IncompleteDownloadError as error:
+                # The server answered, then the answer broke off: the job may be queued.
+                lost = QiboApiError(0, "POST", url, support.scrub(str(error), self._token))
+                raise support.gateway_submission_error(
+                    lost, idempotency_key, self.extensions
+                ) from error
         finally:
             await response.aclose()
 

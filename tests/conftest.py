@@ -21,6 +21,10 @@ INTEGRATION_MODULES = frozenset(
         "test_cli_process.py",  # the installed command in real processes
         "test_testing_plugin.py",  # the testing guide's example under a nested pytest
         "test_plotting.py",  # matplotlib and a notebook kernel
+        "test_server_edges.py",  # the server's limits, with real workers
+        "test_server_http_edges.py",  # slow and surplus connections, held long-polls
+        "test_server_dry_run.py",  # dry runs against a running server
+        "test_server_devices.py",  # emulated chips: transpiled, noisy runs
     }
 )
 

@@ -49,7 +49,7 @@ def test_the_main_command_prints_a_bell_result() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     counts = re.search(r"\{[^}]*\}", done.stdout.strip().splitlines()[-1])
-    assert counts and set(eval(counts.group(0))) <= {"00", "11"}
+    assert counts and set(ast.literal_eval(counts.group(0))) <= {"00", "11"}
 
 
 def port_free(port: int) -> bool:

@@ -209,6 +209,7 @@ def _load_config(data_dir: Path, devices: list[tuple[str, int | None]] | None) -
             f"(e.g. pip install {missing[0]})"
         )
     config.devices = [d for d in config.devices if d.name in wanted]
+    config.aliases = {}  # a named alias (--device sim) was made a device of its own
     return config
 
 

@@ -238,7 +238,7 @@ def job_object(
         "user": {"email": email},
         "projectquota": dict(quota),
         "circuit": job["circuit"],
-        "transpiled_circuit": None,
+        "transpiled_circuit": job.get("transpiled_circuit"),
         "status": str(job["status"]).lower(),
         "created_at": job["created_at"],
         "updated_at": job["updated_at"],

@@ -1,5 +1,7 @@
 """Whether a submission may be queued: its shape, device, project, shots, circuit and cost.
 
+On an emulated chip, also whether the circuit fits it (a verbatim one as written).
+
 The same checks answer a submission and a dry run (extension ``dry-run``).
 Nothing here imports qibo or runs what a request sends: circuits are checked
 as data (:mod:`qibo_client.server.circuit_checks`) and costed
@@ -20,6 +22,7 @@ from qibo_client.server.circuit_checks import (
 )
 from qibo_client.server.config import DeviceConfig, ServerConfig
 from qibo_client.server.costs import JobCost, check_cost, job_cost
+from qibo_client.server.devices import chip_refusal
 from qibo_client.server.errors import JobRefused, ServerError
 
 #: The only project every user has.
@@ -77,7 +80,7 @@ def circuit_facts(circuit: dict[str, object] | str, device: DeviceConfig) -> Cir
 def check_device(config: ServerConfig, name: str) -> DeviceConfig:
     device = config.device(name)
     if device is None:
-        known = ", ".join(d.name for d in config.devices)
+        known = ", ".join(d.name for d in config.offered())
         raise JobRefused(f"unknown device {name!r}; this server offers: {known}")
     if device.status != "available":
         raise JobRefused(f"device {name!r} is unavailable right now; try another device")
@@ -103,6 +106,10 @@ def admit(job: objects.Submission, config: ServerConfig) -> Admitted:
             f"the circuit has {facts.nqubits} qubits but device {device.name!r} simulates at "
             f"most {device.max_num_qubits}; use fewer qubits or another device"
         )
+    if device.chip is not None:
+        refusal = chip_refusal(job.circuit, job.verbatim, device.name, device.chip)
+        if refusal is not None:
+            raise JobRefused(refusal)
     cost = job_cost(facts, job.nshots)
     check_cost(cost, device)
     return Admitted(job, device, cost)

@@ -33,6 +33,7 @@ from qibo_client.server import idempotency
 from qibo_client.server.admission import PROJECT, Admitted, admit, read_body
 from qibo_client.server.config import DeviceConfig, ServerConfig
 from qibo_client.server.costs import size
+from qibo_client.server.devices import forget_transpiled, load_transpiled
 from qibo_client.server.dispatch import Dispatcher
 from qibo_client.server.errors import JobRefused, ServerError
 from qibo_client.server.storage import DISK_FULL_DETAIL, is_disk_full, make_private
@@ -149,6 +150,9 @@ class QiboServer:
         job["circuit"] = json.loads(row["circuit"])
         counts = job["frequencies"] if frequencies else None
         job["frequencies"] = json.loads(counts) if counts is not None else None
+        device = self.config.device(row["device"])
+        if frequencies and device is not None and device.chip is not None:
+            job["transpiled_circuit"] = load_transpiled(self.dispatcher.results_dir, row["pid"])
         queue = self.dispatcher.queue_info(row["pid"])
         return objects.job_object(job, user["email"], quota, queue)
 
@@ -384,6 +388,7 @@ class QiboServer:
             db.execute("DELETE FROM jobs WHERE pid = ?", (pid,))
             idempotency.forget_job(db, pid)
         self.dispatcher.forget(pid)
+        forget_transpiled(self.dispatcher.results_dir, pid)
 
     def _disk(self, user: Any) -> dict[str, Any]:
         used = self.store.disk_bytes(user["id"]) / 1024
@@ -395,9 +400,9 @@ class QiboServer:
         return [self._disk(self._user(token))]
 
     def project_quotas(self, token: str) -> list[dict[str, Any]]:
-        """The caller's quota on every device, for the project ``personal``."""
+        """The caller's quota on every device and alias, for the project ``personal``."""
         usage = StateStore.usage(self._user(token))
-        return [self._project_quota(usage, PROJECT, d.name) for d in self.config.devices]
+        return [self._project_quota(usage, PROJECT, d.name) for d in self.config.offered()]
 
     # -- for the operator and tests -------------------------------------------------------
 

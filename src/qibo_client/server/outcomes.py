@@ -20,6 +20,7 @@ from typing import Any
 
 from qibo_client.protocol.wire import ERROR, RESULTS_FILE, SUCCESS
 from qibo_client.server.archives import write_archive
+from qibo_client.server.devices import forget_transpiled, save_transpiled
 from qibo_client.server.storage import is_disk_full
 from qibo_client.server.store import StateStore, now_iso
 
@@ -110,6 +111,7 @@ class Recorder:
             "result_path": str(archive) if size else None,
             "cancelled": int(cancelled),
         }
+        save_transpiled(self.results_dir, pid, outcome.get("transpiled_circuit"))
         try:
             recorded = self._record(pid, fields, runtime)
         except Exception as error:
@@ -122,6 +124,7 @@ class Recorder:
         if not recorded:  # deleted while it ran
             with contextlib.suppress(OSError):
                 archive.unlink()
+            forget_transpiled(self.results_dir, pid)
             return None
         return status
 

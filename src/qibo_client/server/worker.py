@@ -33,6 +33,7 @@ from typing import Any
 
 from qibo_client.protocol.wire import RESULTS_FILE
 from qibo_client.server.circuit_checks import check_qasm, check_raw_circuit
+from qibo_client.server.devices import chip_of_backend
 
 #: How much of a job's stdout and stderr is kept (the end of it).
 LOG_LIMIT = 64 * 1024
@@ -74,16 +75,24 @@ def rebuild_circuit(
 def run_circuit_task(task: dict[str, Any]) -> dict[str, Any]:
     """The default runner: rebuild the circuit, run it, dump the result into ``workdir``.
 
-    Returns ``{"frequencies": {...}}`` for measured circuits, else ``{"frequencies": None}``.
+    Returns ``{"frequencies": {...}}`` for measured circuits, else ``{"frequencies": None}``;
+    on an emulated chip also ``"transpiled_circuit"`` (:mod:`~qibo_client.server.emulator`).
     """
     import qibo
     from qibo.result import MeasurementOutcomes
 
-    if qibo.get_backend().name != task["backend"]:
-        qibo.set_backend(task["backend"])
+    chip = chip_of_backend(task["backend"])
+    backend = "numpy" if chip is not None else task["backend"]
+    if qibo.get_backend().name != backend:
+        qibo.set_backend(backend)
     circuit = rebuild_circuit(
         task["circuit"], task.get("max_qubits"), task.get("max_gates", DEFAULT_MAX_GATES)
     )
+    transpiled = None
+    if chip is not None:
+        from qibo_client.server.emulator import run_on_chip
+
+        circuit, transpiled = run_on_chip(circuit, task["circuit"], chip)
     nshots = task.get("nshots")
     result = circuit(nshots=nshots) if nshots is not None else circuit()
     frequencies = None
@@ -93,7 +102,9 @@ def run_circuit_task(task: dict[str, Any]) -> dict[str, Any]:
         result.samples()
         frequencies = {str(k): int(v) for k, v in result.frequencies().items()}
     result.dump(str(Path(task["workdir"]) / RESULTS_FILE))
-    return {"frequencies": frequencies}
+    if transpiled is None:
+        return {"frequencies": frequencies}
+    return {"frequencies": frequencies, "transpiled_circuit": transpiled}
 
 
 def _load_runner(path: str | None) -> Runner:

@@ -169,3 +169,13 @@ def test_job_list_skips_entries_it_cannot_name(mocked, renderer) -> None:
     good = job_object("good", "success")
     mocked.get(f"{API}/jobs/", json=[good, new_job("success"), {"pid": "../x", "status": "x"}])
     assert [job.pid for job in client_for(renderer).jobs()] == ["good"]
+
+
+def test_the_transpiled_circuit_is_read_when_the_server_sends_it(mocked, renderer) -> None:
+    mocked.get(
+        f"{API}/jobs/t1/", json=job_object("t1", "running", transpiled_circuit='{"queue": []}')
+    )
+    mocked.get(f"{API}/jobs/t2/", json=job_object("t2", "running", transpiled_circuit=None))
+    client = client_for(renderer)
+    assert client.get_job("t1").transpiled_circuit == '{"queue": []}'
+    assert client.get_job("t2").transpiled_circuit is None

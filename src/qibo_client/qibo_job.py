@@ -165,6 +165,11 @@ class QiboJob:
         return self.info.seconds_to_job_start if self.info else None
 
     @property
+    def transpiled_circuit(self) -> str | None:
+        """The circuit as the server ran it, transpiled for its device, when it says."""
+        return self.info.transpiled_circuit if self.info else None
+
+    @property
     def queue_last_update(self) -> str | None:
         """When the server last updated the queue information (ISO 8601)."""
         return self.info.queue_last_update if self.info else None

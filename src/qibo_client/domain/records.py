@@ -99,6 +99,8 @@ class JobInfo:
     stdout: str | None = None
     stderr: str | None = None
     frequencies: Mapping[str, int] | None = None
+    #: The circuit as the server ran it after transpiling for the device (text, as sent).
+    transpiled_circuit: str | None = None
     #: True when the job was cancelled (extension ``cancel``: the server reports it
     #: as ``error`` with ``"cancelled": true``, or a ``cancelled`` status).
     cancelled: bool = False

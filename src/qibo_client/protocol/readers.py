@@ -198,6 +198,7 @@ def read_job(data: object, pid: str | None = None) -> JobInfo:
         stdout=_optional_str(obj, "stdout"),
         stderr=_optional_str(obj, "stderr"),
         frequencies=frequencies if isinstance(frequencies, Mapping) else None,
+        transpiled_circuit=_optional_str(obj, "transpiled_circuit"),
         cancelled=obj.get("cancelled") is True or status.strip().lower() in CANCELLED_STATUSES,
         raw=obj,
     )

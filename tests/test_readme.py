@@ -105,3 +105,14 @@ def test_the_server_and_command_line_sections_run_as_written(tmp_path: Path) -> 
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
+def test_the_install_line_installs_this_project_not_the_published_one(page: str) -> None:
+    text = (REPO / page).read_text(encoding="utf-8")
+    assert "pip install -e ." in text
+    # A bare `pip install qibo-client` is only ever mentioned as the published 0.2.4.
+    for line in text.splitlines():
+        if "pip install qibo-client" in line and "0.2.4" not in line:
+            neighbourhood = text[text.index(line) - 200 : text.index(line) + 300]
+            assert "0.2.4" in neighbourhood, f"{page}: {line.strip()!r}"

@@ -495,7 +495,6 @@ def test_an_async_submission_whose_answer_breaks_off_is_an_unknown_outcome() -> 
         finally:
             await transport.aclose()
 
-    with FaultServer(cut_answer) as server:
-        with pytest.raises(SubmissionOutcomeUnknownError) as caught:
-            asyncio.run(submit(server.url))
+    with FaultServer(cut_answer) as server, pytest.raises(SubmissionOutcomeUnknownError) as caught:
+        asyncio.run(submit(server.url))
     assert len(server.seen) == 1 and caught.value.idempotency_key == "k2"

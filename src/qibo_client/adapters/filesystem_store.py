@@ -186,7 +186,10 @@ class FilesystemResultStore(ResultStore):
                 if not os.path.lexists(folder):  # gone again: set aside by another process?
                     failure = error
                     continue
-            if kind_of(folder) != "dir":
+            kind = kind_of(folder)
+            if kind == "absent":  # set aside by another process since the rename failed
+                continue
+            if kind != "dir":
                 raise planted_error(folder)
             if not replace_result and kind_of(folder / RESULTS_FILE) == "file":
                 shutil.rmtree(partial, ignore_errors=True)

@@ -10,8 +10,8 @@ import html
 import importlib.metadata
 import math
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -20,12 +20,14 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from qibo_client.exceptions import (
     ConfigurationError,
+    JobPostServerError,
     MalformedResponseError,
     QiboApiError,
     SubmissionOutcomeUnknownError,
 )
 from qibo_client.protocol.wire import TOKEN_HEADER
 
+T = TypeVar("T")
 SNIPPET = 200
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -292,3 +294,22 @@ def not_json(
 def body_snippet(response: requests.Response) -> str:
     """The first characters of a body already read, for messages."""
     return shorten(response.text or "")
+
+
+def read_with(reader: Callable[[Any], T], data: Any, token: str) -> T:
+    """``reader(data)``, with the token masked in any protocol error it raises."""
+    try:
+        return reader(data)
+    except (MalformedResponseError, JobPostServerError) as error:
+        scrubbed = scrub(error.message, token)
+        if scrubbed != error.message:
+            raise type(error)(scrubbed) from None
+        raise
+
+
+def cut_submission_error(
+    error: BaseException, url: str, key: str | None, extensions: frozenset[str], token: str
+) -> SubmissionOutcomeUnknownError:
+    """A submission whose answer broke off after the server answered: perhaps queued."""
+    lost = QiboApiError(0, "POST", url, scrub(str(error), token))
+    return gateway_submission_error(lost, key, extensions)

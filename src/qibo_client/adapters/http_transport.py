@@ -33,7 +33,6 @@ from qibo_client.domain.records import (
 )
 from qibo_client.exceptions import (
     IncompleteDownloadError,
-    JobPostServerError,
     MalformedResponseError,
     QiboApiError,
     TransientError,
@@ -180,13 +179,7 @@ class HttpTransport(Transport):
                 if isinstance(error, MalformedResponseError):
                     raise
                 raise support.not_json(response, method, url, self._token) from None
-            try:
-                return reader(data)
-            except (MalformedResponseError, JobPostServerError) as error:
-                scrubbed = support.scrub(error.message, self._token)
-                if scrubbed != error.message:
-                    raise type(error)(scrubbed) from None
-                raise
+            return support.read_with(reader, data, self._token)
 
         return handle
 
@@ -223,9 +216,8 @@ class HttpTransport(Transport):
                 return handle(self._ok(response, "POST", url, unlimited))
             except IncompleteDownloadError as error:
                 # The server answered, then the answer broke off: the job may be queued.
-                lost = QiboApiError(0, "POST", url, support.scrub(str(error), self._token))
-                raise support.gateway_submission_error(
-                    lost, idempotency_key, self.extensions
+                raise support.cut_submission_error(
+                    error, url, idempotency_key, self.extensions, self._token
                 ) from error
         finally:
             response.close()

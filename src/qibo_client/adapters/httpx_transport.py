@@ -36,7 +36,6 @@ from qibo_client.domain.records import (
 from qibo_client.drivers.aio import BlockingPool
 from qibo_client.exceptions import (
     IncompleteDownloadError,
-    JobPostServerError,
     MalformedResponseError,
     QiboApiError,
 )
@@ -190,13 +189,7 @@ class AsyncHttpTransport(AsyncTransport):
                     raise
                 page = hx.words(stream.complete(response, body))
                 raise support.not_json(page, method, url, self._token) from None
-            try:
-                return reader(data)
-            except (MalformedResponseError, JobPostServerError) as error:
-                scrubbed = support.scrub(error.message, self._token)
-                if scrubbed != error.message:
-                    raise type(error)(scrubbed) from None
-                raise
+            return support.read_with(reader, data, self._token)
 
         return handle
 
@@ -240,9 +233,8 @@ class AsyncHttpTransport(AsyncTransport):
                 return await handle(await self._ok(response, "POST", url))
             except IncompleteDownloadError as error:
                 # The server answered, then the answer broke off: the job may be queued.
-                lost = QiboApiError(0, "POST", url, support.scrub(str(error), self._token))
-                raise support.gateway_submission_error(
-                    lost, idempotency_key, self.extensions
+                raise support.cut_submission_error(
+                    error, url, idempotency_key, self.extensions, self._token
                 ) from error
         finally:
             await response.aclose()

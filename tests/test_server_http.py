@@ -332,6 +332,7 @@ def test_the_openapi_document_describes_every_route(url):
         "/api/qibo_version/": {"get"},
         "/api/jobs/": {"get", "post"},
         "/api/jobs/dry_run/": {"post"},
+        "/api/jobs/batch/": {"post"},
         "/api/jobs/{pid}/": {"get", "delete"},
         "/api/jobs/{pid}/download/": {"get"},
         "/api/jobs/{pid}/cancel/": {"post"},

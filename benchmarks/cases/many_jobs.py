@@ -4,8 +4,8 @@ Three ways: 0.2.4 the published way (a loop of ``run_circuit``, then
 ``result()`` each), ours the very same way, and ours with its public batch
 API (``run_circuits``, then ``results``: ``drivers/client_task.py``'s
 ``batch_submit_and_collect``). Whether the batch API sent one request per
-circuit or used a batch extension of the server is the client's choice; the
-row names the path it took, read from the requests it sent.
+circuit or the server's ``batch`` extension (``POST /api/jobs/batch/``) is the
+client's choice; the row names the path it took, read from the requests it sent.
 """
 
 from __future__ import annotations

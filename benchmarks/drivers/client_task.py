@@ -167,10 +167,14 @@ def batch_submit_and_collect(
 
 
 def batch_path(counts: collections.Counter[str], n: int) -> str:
-    """How the circuits went out: one ``POST /api/jobs/`` each, or fewer (a batch extension)."""
+    """How the circuits went out: one ``POST /api/jobs/`` each, the ``batch`` extension's
+    ``POST /api/jobs/batch/``, or some other mix."""
     posts = counts["POST /api/jobs/"]
     if posts >= n:
         return "one POST per circuit"
+    batches = counts["POST /api/jobs/batch/"]
+    if batches and not posts:
+        return f"batch extension: {batches} POST /api/jobs/batch/ for {n} circuits"
     others = sorted(
         shape for shape in counts if shape.startswith("POST ") and shape != "POST /api/jobs/"
     )

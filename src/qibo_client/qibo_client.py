@@ -29,7 +29,7 @@ from qibo_client.exceptions import (
 from qibo_client.ports import Renderer, ResultStore, Transport
 from qibo_client.presentation.masking import masked
 from qibo_client.protocol.readers import validate_pid
-from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, TOKEN_HEADER
+from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, MAX_BATCH_JOBS, TOKEN_HEADER
 from qibo_client.qibo_job import QiboJob
 from qibo_client.submission import (
     check_submission_arguments,
@@ -42,21 +42,15 @@ __all__ = ["Client", "JobPostServerError"]
 
 
 def _map_concurrently(
-    action: Callable[[Any], QiboJob], items: list[Any], concurrency: int
-) -> list[QiboJob]:
-    """``[action(item) for item in items]`` over up to ``concurrency`` threads, in order.
-
-    Every item is tried. If any failed, the first error is raised with the jobs
-    that were queued attached as ``error.submitted_jobs``, so none is lost.
-    """
+    action: Callable[[int], QiboJob], indices: list[int], concurrency: int
+) -> tuple[dict[int, QiboJob], dict[int, BaseException]]:
+    """``action(index)`` for every index over up to ``concurrency`` threads: what each
+    gave, and what each raised."""
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(action, item) for item in items]
-    errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors:
-        first = errors[0]
-        first.submitted_jobs = [f.result() for f in futures if f.exception() is None]  # type: ignore[union-attr]
-        raise first  # type: ignore[misc]
-    return [f.result() for f in futures]
+        futures = {index: pool.submit(action, index) for index in indices}
+    done = {i: f.result() for i, f in futures.items() if f.exception() is None}
+    failed = {i: f.exception() for i, f in futures.items() if f.exception() is not None}
+    return done, failed  # type: ignore[return-value]
 
 
 class Client:
@@ -281,19 +275,54 @@ class Client:
     ) -> list[QiboJob]:
         """Submit several circuits with the same settings; their jobs, in order.
 
-        Submissions go over a few connections at once (``concurrency``). If one
-        fails, every other circuit is still sent, then the first error is
-        raised with the queued jobs in its ``submitted_jobs`` attribute.
+        A server with the ``batch`` extension gets them in one request per
+        ``MAX_BATCH_JOBS`` circuits, each queued whole or not at all; any other
+        server one request per circuit, over a few connections at once
+        (``concurrency``). If a request fails, every other one is still sent,
+        then the first error (in circuit order) is raised with the queued jobs
+        in its ``submitted_jobs`` attribute.
         """
         raws = [circuit_to_raw(c) for c in circuits]
         check_submission_arguments(device, project, nshots, verbatim)
         if not self._versions_checked:
             self.check_client_server_qibo_versions()
 
-        def submit(raw: dict[str, Any] | str) -> QiboJob:
-            return self.run_circuit(raw, device, project, nshots, verbatim)
+        def job(index: int, pid: str) -> QiboJob:
+            return self._job(
+                pid, circuit=raws[index], nshots=nshots, device=device, project=project
+            )
 
-        return _map_concurrently(submit, raws, concurrency)
+        done: dict[int, QiboJob] = {}
+        failed: dict[int, BaseException] = {}
+        one_by_one: list[int] = []
+        for start in range(0, len(raws), MAX_BATCH_JOBS):
+            chunk = range(start, min(start + MAX_BATCH_JOBS, len(raws)))
+            batch = [JobSubmission(raws[i], device, project, nshots, verbatim) for i in chunk]
+            try:
+                pids = self.transport.submit_jobs(batch, idempotency_key=uuid.uuid4().hex)
+            except Exception as error:  # kept for the caller, with the jobs queued meanwhile
+                failed[start] = error
+                continue
+            if pids is None:  # no batch extension (or too big a batch): one request each
+                one_by_one += chunk
+            else:
+                done.update((i, job(i, pid)) for i, pid in zip(chunk, pids, strict=True))
+        if one_by_one:
+
+            def submit(index: int) -> QiboJob:
+                return self.run_circuit(raws[index], device, project, nshots, verbatim)
+
+            singles, single_errors = _map_concurrently(submit, one_by_one, concurrency)
+            done.update(singles)
+            failed.update(single_errors)
+        jobs = [done[i] for i in sorted(done)]
+        if failed:
+            first = failed[min(failed)]
+            first.submitted_jobs = jobs  # type: ignore[attr-defined]
+            raise first
+        if jobs:
+            self.pid = jobs[-1].pid
+        return jobs
 
     def as_completed(
         self,

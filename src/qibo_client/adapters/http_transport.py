@@ -8,7 +8,8 @@ layer of the client, inside the caller's deadline; a submission never is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import requests
@@ -33,13 +34,14 @@ from qibo_client.domain.records import (
 )
 from qibo_client.exceptions import (
     IncompleteDownloadError,
+    JobPostServerError,
     MalformedResponseError,
     QiboApiError,
     TransientError,
 )
 from qibo_client.ports import ResultStream, Transport
 from qibo_client.protocol import readers, wire
-from qibo_client.protocol.writers import submission_body
+from qibo_client.protocol.writers import batch_body, pid_chunks, submission_body
 
 T = TypeVar("T")
 
@@ -84,6 +86,11 @@ class HttpTransport(Transport):
     def extensions(self) -> frozenset[str]:
         """The protocol extensions the server announced so far (``X-Qibo-Extensions``)."""
         return frozenset(self._extensions)
+
+    @property
+    def lists_by_pid(self) -> bool:
+        """True once the server announced ``job-list-pids``."""
+        return wire.JOB_LIST_PIDS in self._extensions
 
     def _url(self, path: str) -> str:
         return f"{self._root}/api/{path}"
@@ -194,13 +201,57 @@ class HttpTransport(Transport):
         return self._get(wire.VERSION_PATH, readers.read_server_version, deadline)
 
     def submit_job(self, submission: JobSubmission, *, idempotency_key: str | None = None) -> str:
-        url = self._url(wire.JOBS_PATH)
-        headers = {wire.IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
+        return self._post_submission(
+            wire.JOBS_PATH,
+            idempotency_key,
+            readers.read_submission_answer,
+            json=submission_body(submission),
+        )
+
+    def submit_jobs(
+        self, submissions: Sequence[JobSubmission], *, idempotency_key: str | None = None
+    ) -> list[str] | None:
+        if wire.BATCH not in self._extensions or not 0 < len(submissions) <= wire.MAX_BATCH_JOBS:
+            return None
+        try:
+            body = json.dumps(batch_body(submissions), allow_nan=False).encode("utf-8")
+        except ValueError:  # NaN or infinity: one by one, each refused as it is alone
+            return None
+        if len(body) > wire.MAX_BATCH_BYTES:
+            return None
+        count = len(submissions)
+        try:
+            return self._post_submission(
+                wire.BATCH_PATH,
+                idempotency_key,
+                lambda data: readers.read_batch_answer(data, count),
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+        except QiboApiError as error:
+            if error.status == 413:  # this server takes smaller bodies: nothing was queued
+                return None
+            if error.status == 422:  # refused (or unreadable): nothing was queued
+                raise JobPostServerError(error.message) from None
+            raise
+
+    def _post_submission(
+        self,
+        path: str,
+        idempotency_key: str | None,
+        reader: Callable[[Any], T],
+        *,
+        headers: dict[str, str] | None = None,
+        **body: Any,
+    ) -> T:
+        """POST a submission once (never repeated) and read its 2xx answer with ``reader``."""
+        url = self._url(path)
+        headers = dict(headers or {})
+        if idempotency_key:
+            headers[wire.IDEMPOTENCY_HEADER] = idempotency_key
         unlimited = Deadline(None)
         try:
-            response = self._once(
-                "POST", url, unlimited, json=submission_body(submission), headers=headers
-            )
+            response = self._once("POST", url, unlimited, headers=headers or None, **body)
         except requests.RequestException as error:
             raise support.submission_error(
                 error, url, idempotency_key, self.extensions, self._token
@@ -211,7 +262,7 @@ class HttpTransport(Transport):
                 prefetch(response, unlimited)
                 answered = support.api_error(response, "POST", url, self._token)
                 raise support.gateway_submission_error(answered, idempotency_key, self.extensions)
-            handle = self._reader(readers.read_submission_answer, unlimited, "POST", url)
+            handle = self._reader(reader, unlimited, "POST", url)
             try:
                 return handle(self._ok(response, "POST", url, unlimited))
             except IncompleteDownloadError as error:
@@ -245,8 +296,23 @@ class HttpTransport(Transport):
                 self._long_poll_refused = True
         return self._exchange("GET", url, limit, handle)
 
-    def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
-        return self._get(wire.JOBS_PATH, readers.read_job_list, deadline)
+    def list_jobs(
+        self, *, deadline: float | None = None, pids: Sequence[str] | None = None
+    ) -> list[JobInfo]:
+        if pids is None:
+            return self._get(wire.JOBS_PATH, readers.read_job_list, deadline)
+        wanted = set(pids)
+        if not self.lists_by_pid:  # a server without the filter: the whole list, kept here
+            listed = self._get(wire.JOBS_PATH, readers.read_job_list, deadline)
+            return [info for info in listed if info.pid in wanted]
+        found: list[JobInfo] = []
+        for chunk in pid_chunks(list(dict.fromkeys(pids))):
+            url = self._url(wire.JOBS_PATH)
+            limit = Deadline(deadline)
+            handle = self._reader(readers.read_job_list, limit, "GET", url)
+            params = {wire.LIST_PIDS_PARAM: ",".join(chunk)}
+            found += self._exchange("GET", url, limit, handle, params=params)
+        return [info for info in found if info.pid in wanted]
 
     def fetch_result(
         self, pid: str, receive: Callable[[ResultStream], T], *, deadline: float | None = None

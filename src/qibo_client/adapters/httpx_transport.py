@@ -12,7 +12,8 @@ extra (``pip install 'qibo-client[async]'``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -36,13 +37,14 @@ from qibo_client.domain.records import (
 from qibo_client.drivers.aio import BlockingPool
 from qibo_client.exceptions import (
     IncompleteDownloadError,
+    JobPostServerError,
     MalformedResponseError,
     QiboApiError,
 )
 from qibo_client.ports import ResultStream
 from qibo_client.ports.async_transport import AsyncTransport
 from qibo_client.protocol import readers, wire
-from qibo_client.protocol.writers import submission_body
+from qibo_client.protocol.writers import batch_body, pid_chunks, submission_body
 
 T = TypeVar("T")
 Handle = Callable[[httpx.Response], Awaitable[T]]
@@ -95,6 +97,11 @@ class AsyncHttpTransport(AsyncTransport):
     @property
     def extensions(self) -> frozenset[str]:
         return frozenset(self._extensions)
+
+    @property
+    def lists_by_pid(self) -> bool:
+        """True once the server announced ``job-list-pids``."""
+        return wire.JOB_LIST_PIDS in self._extensions
 
     async def _keep_token_home(self, request: httpx.Request) -> None:
         """Drop the token from a request (a redirect) that leaves the server's origin."""
@@ -207,14 +214,60 @@ class AsyncHttpTransport(AsyncTransport):
     async def submit_job(
         self, submission: JobSubmission, *, idempotency_key: str | None = None
     ) -> str:
-        url = self._url(wire.JOBS_PATH)
-        headers = {wire.IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
+        return await self._post_submission(
+            wire.JOBS_PATH,
+            idempotency_key,
+            readers.read_submission_answer,
+            json=submission_body(submission),
+        )
+
+    async def submit_jobs(
+        self, submissions: Sequence[JobSubmission], *, idempotency_key: str | None = None
+    ) -> list[str] | None:
+        if wire.BATCH not in self._extensions or not 0 < len(submissions) <= wire.MAX_BATCH_JOBS:
+            return None
+        try:
+            body = json.dumps(batch_body(submissions), allow_nan=False).encode("utf-8")
+        except ValueError:  # NaN or infinity: one by one, each refused as it is alone
+            return None
+        if len(body) > wire.MAX_BATCH_BYTES:
+            return None
+        count = len(submissions)
+        try:
+            return await self._post_submission(
+                wire.BATCH_PATH,
+                idempotency_key,
+                lambda data: readers.read_batch_answer(data, count),
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
+        except QiboApiError as error:
+            if error.status == 413:  # this server takes smaller bodies: nothing was queued
+                return None
+            if error.status == 422:  # refused (or unreadable): nothing was queued
+                raise JobPostServerError(error.message) from None
+            raise
+
+    async def _post_submission(
+        self,
+        path: str,
+        idempotency_key: str | None,
+        reader: Callable[[Any], T],
+        *,
+        headers: dict[str, str] | None = None,
+        **body: Any,
+    ) -> T:
+        """POST a submission once (never repeated) and read its 2xx answer with ``reader``."""
+        url = self._url(path)
+        headers = dict(headers or {})
+        if idempotency_key:
+            headers[wire.IDEMPOTENCY_HEADER] = idempotency_key
         request = self._client.build_request(
             "POST",
             url,
-            json=submission_body(submission),
-            headers=headers,
+            headers=headers or None,
             timeout=self._timeout(Deadline(None)),
+            **body,
         )
         try:
             response = await self._client.send(request, stream=True)
@@ -228,7 +281,7 @@ class AsyncHttpTransport(AsyncTransport):
                 page = hx.words(await stream.error_page(response))
                 answered = support.api_error(page, "POST", url, self._token)
                 raise support.gateway_submission_error(answered, idempotency_key, self.extensions)
-            handle = self._reader(readers.read_submission_answer, "POST", url)
+            handle = self._reader(reader, "POST", url)
             try:
                 return await handle(await self._ok(response, "POST", url))
             except IncompleteDownloadError as error:
@@ -262,8 +315,22 @@ class AsyncHttpTransport(AsyncTransport):
                 self._long_poll_refused = True
         return await self._exchange("GET", url, limit, handle)
 
-    async def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
-        return await self._get(wire.JOBS_PATH, readers.read_job_list, deadline)
+    async def list_jobs(
+        self, *, deadline: float | None = None, pids: Sequence[str] | None = None
+    ) -> list[JobInfo]:
+        if pids is None:
+            return await self._get(wire.JOBS_PATH, readers.read_job_list, deadline)
+        wanted = set(pids)
+        if not self.lists_by_pid:  # a server without the filter: the whole list, kept here
+            listed = await self._get(wire.JOBS_PATH, readers.read_job_list, deadline)
+            return [info for info in listed if info.pid in wanted]
+        found: list[JobInfo] = []
+        url = self._url(wire.JOBS_PATH)
+        for chunk in pid_chunks(list(dict.fromkeys(pids))):
+            handle = self._reader(readers.read_job_list, "GET", url)
+            params = {wire.LIST_PIDS_PARAM: ",".join(chunk)}
+            found += await self._exchange("GET", url, Deadline(deadline), handle, params=params)
+        return [info for info in found if info.pid in wanted]
 
     async def fetch_result(
         self, pid: str, receive: Callable[[ResultStream], T], *, deadline: float | None = None

@@ -11,7 +11,7 @@ every client that names it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -34,7 +34,7 @@ from qibo_client.exceptions import (
 )
 from qibo_client.ports import ResultStream, Transport
 from qibo_client.protocol import readers, wire
-from qibo_client.protocol.writers import submission_body
+from qibo_client.protocol.writers import batch_body, pid_chunks, submission_body
 from qibo_client.server import registry
 
 T = TypeVar("T")
@@ -155,9 +155,33 @@ class LocalServerTransport(Transport):
         )
         return readers.read_job(answer, pid)
 
-    def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
+    @property
+    def lists_by_pid(self) -> bool:
+        return wire.JOB_LIST_PIDS in self.extensions
+
+    def list_jobs(
+        self, *, deadline: float | None = None, pids: Sequence[str] | None = None
+    ) -> list[JobInfo]:
         self._in_time(deadline, "GET", wire.JOBS_PATH)
-        return readers.read_job_list(self._call("GET", wire.JOBS_PATH, "list_jobs", self._token))
+        if pids is None:
+            answer = self._call("GET", wire.JOBS_PATH, "list_jobs", self._token)
+            return readers.read_job_list(answer)
+        found: list[JobInfo] = []
+        for chunk in pid_chunks(list(dict.fromkeys(pids))):
+            answer = self._call("GET", wire.JOBS_PATH, "list_jobs", self._token, pids=chunk)
+            found += readers.read_job_list(answer)
+        return found
+
+    def submit_jobs(
+        self, submissions: Sequence[JobSubmission], *, idempotency_key: str | None = None
+    ) -> list[str] | None:
+        if wire.BATCH not in self.extensions or not 0 < len(submissions) <= wire.MAX_BATCH_JOBS:
+            return None
+        bodies = batch_body(submissions)[wire.BATCH_JOBS_FIELD]
+        answer = self._call(
+            "POST", wire.BATCH_PATH, "submit_many", self._token, bodies, idempotency_key
+        )
+        return readers.read_batch_answer(answer, len(submissions))
 
     def fetch_result(
         self, pid: str, receive: Callable[[ResultStream], T], *, deadline: float | None = None

@@ -9,7 +9,7 @@ plugin that offers no asynchronous adapter gets it too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from qibo_client.domain.records import (
@@ -68,6 +68,10 @@ class ThreadedAsyncTransport(AsyncTransport):
     def supports_long_poll(self) -> bool:
         return self.transport.supports_long_poll
 
+    @property
+    def lists_by_pid(self) -> bool:
+        return self.transport.lists_by_pid
+
     async def server_version(self, *, deadline: float | None = None) -> ServerVersion:
         return await self._pool.run(self.transport.server_version, deadline=deadline)
 
@@ -94,8 +98,19 @@ class ThreadedAsyncTransport(AsyncTransport):
             deadline=deadline,
         )
 
-    async def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
-        return await self._pool.run(self.transport.list_jobs, deadline=deadline)
+    async def submit_jobs(
+        self, submissions: Sequence[JobSubmission], *, idempotency_key: str | None = None
+    ) -> list[str] | None:
+        return await self._pool.run(
+            self.transport.submit_jobs, submissions, idempotency_key=idempotency_key
+        )
+
+    async def list_jobs(
+        self, *, deadline: float | None = None, pids: Sequence[str] | None = None
+    ) -> list[JobInfo]:
+        if pids is None:  # a wrapped transport of before job-list-pids takes no pids
+            return await self._pool.run(self.transport.list_jobs, deadline=deadline)
+        return await self._pool.run(self.transport.list_jobs, deadline=deadline, pids=pids)
 
     async def fetch_result(
         self, pid: str, receive: Callable[[ResultStream], T], *, deadline: float | None = None

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.polling import PollPolicy, timeout_error
 from qibo_client.domain.records import JobInfo
+from qibo_client.drivers.sync import list_windows
 from qibo_client.exceptions import DeadlineExceededError, TransientError
 from qibo_client.ports.async_transport import AsyncTransport
 
@@ -81,21 +82,31 @@ async def iter_completed(
     on_update: Callable[[JobInfo], None] = lambda info: None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> AsyncIterator[JobInfo]:
-    """Yield each job's answer once its status is final, earliest first (one list per round).
+    """Yield each job's answer once its status is final, earliest first (job lists by window).
 
     As :func:`qibo_client.drivers.sync.iter_completed`, round for round.
     """
     pending: dict[str, JobInfo | None] = dict.fromkeys(pids)
     try:
         while pending:
-            listed = {info.pid: info for info in await transport.list_jobs(deadline=deadline.at)}
-            for pid in list(pending):
-                answer = listed.get(pid) or await transport.get_job(pid, deadline=deadline.at)
-                pending[pid] = answer
-                on_update(answer)
-                if answer.is_final:
-                    del pending[pid]
-                    yield answer
+            by_pid = transport.lists_by_pid
+            for window in list_windows(list(pending), by_pid):
+                if by_pid:
+                    answers = await transport.list_jobs(deadline=deadline.at, pids=window)
+                else:
+                    answers = await transport.list_jobs(deadline=deadline.at)
+                listed = {info.pid: info for info in answers}
+                ended = 0
+                for pid in window:
+                    answer = listed.get(pid) or await transport.get_job(pid, deadline=deadline.at)
+                    pending[pid] = answer
+                    on_update(answer)
+                    if answer.is_final:
+                        del pending[pid]
+                        ended += 1
+                        yield answer
+                if not ended:
+                    break
             if not pending:
                 return
             ask = policy.next_ask(

@@ -1,7 +1,8 @@
 """The blocking driver: carries out the poll policy's decisions against a transport.
 
 :func:`wait_until_final` follows one job; :func:`iter_completed` many, with
-one job-list request per round, yielding them as they finish like
+one job-list request per round (of only the jobs it waits for, when the
+server can filter), yielding them as they finish like
 :func:`concurrent.futures.as_completed`. Both only do what
 :class:`~qibo_client.domain.polling.PollPolicy` decides; neither repeats a
 failed request (the transport does, inside the deadline).
@@ -18,6 +19,26 @@ from qibo_client.domain.polling import PollPolicy, timeout_error
 from qibo_client.domain.records import JobInfo
 from qibo_client.exceptions import DeadlineExceededError, TransientError
 from qibo_client.ports import Transport
+from qibo_client.protocol.wire import MAX_LIST_PIDS
+
+#: How many of the pending jobs, oldest first, a round asks about at a time by pid.
+LIST_WINDOW = MAX_LIST_PIDS
+
+
+def list_windows(pending: list[str], by_pid: bool) -> Iterator[list[str]]:
+    """The pids a round asks about, a window at a time, oldest first.
+
+    With a transport that lists by pid, windows of :data:`LIST_WINDOW`; the
+    caller stops at the first window in which no job ended, so a round costs
+    the jobs that ended plus one window, however many jobs are followed (jobs
+    end about in queue order): following N jobs is linear in N. Otherwise, one
+    window of every pending job (the transport lists them all anyway).
+    """
+    if not by_pid:
+        yield pending
+        return
+    for start in range(0, len(pending), LIST_WINDOW):
+        yield pending[start : start + LIST_WINDOW]
 
 
 def wait_until_final(
@@ -71,23 +92,35 @@ def iter_completed(
 ) -> Iterator[JobInfo]:
     """Yield each job's answer once its status is final (success or error), earliest first.
 
-    ``on_update`` sees every answer, final or not. Jobs missing from the job
-    list (deleted meanwhile) are asked about one by one, so a vanished job
-    ends in the server's own error rather than a silent wait. Raises
+    ``on_update`` sees every answer, final or not. Each round lists the pending
+    jobs a window at a time (:func:`list_windows`): a job beyond the windows
+    asked is seen in a later round. Jobs missing from the job list (deleted
+    meanwhile) are asked about one by one, so a vanished job ends in the
+    server's own error rather than a silent wait. Raises
     :class:`~qibo_client.exceptions.JobTimeoutError` for the first job still
     unfinished when ``deadline`` passes.
     """
     pending: dict[str, JobInfo | None] = dict.fromkeys(pids)
     try:
         while pending:
-            listed = {info.pid: info for info in transport.list_jobs(deadline=deadline.at)}
-            for pid in list(pending):
-                answer = listed.get(pid) or transport.get_job(pid, deadline=deadline.at)
-                pending[pid] = answer
-                on_update(answer)
-                if answer.is_final:
-                    del pending[pid]
-                    yield answer
+            by_pid = transport.lists_by_pid
+            for window in list_windows(list(pending), by_pid):
+                if by_pid:
+                    answers = transport.list_jobs(deadline=deadline.at, pids=window)
+                else:
+                    answers = transport.list_jobs(deadline=deadline.at)
+                listed = {info.pid: info for info in answers}
+                ended = 0
+                for pid in window:
+                    answer = listed.get(pid) or transport.get_job(pid, deadline=deadline.at)
+                    pending[pid] = answer
+                    on_update(answer)
+                    if answer.is_final:
+                        del pending[pid]
+                        ended += 1
+                        yield answer
+                if not ended:
+                    break
             if not pending:
                 return
             ask = policy.next_ask(

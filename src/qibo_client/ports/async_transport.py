@@ -9,7 +9,7 @@ when is decided once, in :mod:`qibo_client.domain.polling`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from qibo_client.domain.records import (
@@ -57,6 +57,16 @@ class AsyncTransport(ABC):
         """True once the transport knows the server holds ``get_job`` answers."""
         return "long-poll" in self.extensions
 
+    @property
+    def lists_by_pid(self) -> bool:
+        """True when ``list_jobs(pids=...)`` asks the server for only those jobs (extension
+        ``job-list-pids``), so that following a few jobs costs a few rows, not the whole list.
+
+        False by default: callers then ask for the whole list and keep what they need. An
+        adapter that accepts ``pids`` and knows the server filters says True.
+        """
+        return False
+
     @abstractmethod
     async def server_version(self, *, deadline: float | None = None) -> ServerVersion:
         """The server's qibo version and the oldest client it accepts."""
@@ -83,8 +93,18 @@ class AsyncTransport(ABC):
         """
 
     @abstractmethod
-    async def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
-        """All of this user's jobs, in one request."""
+    async def list_jobs(
+        self, *, deadline: float | None = None, pids: Sequence[str] | None = None
+    ) -> list[JobInfo]:
+        """All of this user's jobs; ``pids`` as in ``Transport.list_jobs`` (passed only when
+        :attr:`lists_by_pid` is True)."""
+
+    async def submit_jobs(
+        self, submissions: Sequence[JobSubmission], *, idempotency_key: str | None = None
+    ) -> list[str] | None:
+        """Queue every submission in one all-or-nothing request (extension ``batch``), or
+        ``None`` having sent nothing, as ``Transport.submit_jobs``."""
+        return None
 
     @abstractmethod
     async def fetch_result(

@@ -9,9 +9,9 @@ canned answers in a test.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from qibo_client.domain.records import (
     DiskQuota,
@@ -94,6 +94,16 @@ class Transport(ABC):
         """True once the transport knows the server holds ``get_job`` answers."""
         return "long-poll" in self.extensions
 
+    @property
+    def lists_by_pid(self) -> bool:
+        """True when ``list_jobs(pids=...)`` asks the server for only those jobs (extension
+        ``job-list-pids``), so that following a few jobs costs a few rows, not the whole list.
+
+        False by default: callers then ask for the whole list and keep what they need. An
+        adapter that accepts ``pids`` and knows the server filters says True.
+        """
+        return False
+
     @abstractmethod
     def server_version(self, *, deadline: float | None = None) -> ServerVersion:
         """The server's qibo version and the oldest client it accepts."""
@@ -129,8 +139,32 @@ class Transport(ABC):
         """
 
     @abstractmethod
-    def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
-        """All of this user's jobs, in one request."""
+    def list_jobs(
+        self, *, deadline: float | None = None, pids: Sequence[str] | None = None
+    ) -> list[JobInfo]:
+        """All of this user's jobs, in one request.
+
+        ``pids`` is passed only when :attr:`lists_by_pid` is True: then answer only
+        those jobs (a pid of no job of this user's is simply absent), in as few
+        requests as the server's limits allow (``wire.MAX_LIST_PIDS`` per request).
+        """
+
+    def submit_jobs(
+        self, submissions: Sequence[JobSubmission], *, idempotency_key: str | None = None
+    ) -> list[str] | None:
+        """Queue every submission in one all-or-nothing request (extension ``batch``); the
+        pids, in order.
+
+        ``None`` when this transport cannot, having sent nothing: the server lacks the
+        extension, or the batch is more than one request carries (over
+        ``wire.MAX_BATCH_JOBS`` jobs or ``wire.MAX_BATCH_BYTES`` of body, or the server
+        said 413); the caller then submits the jobs one by one. Raise
+        :class:`~qibo_client.exceptions.JobPostServerError` when the server refuses the
+        batch (then no job was queued), and
+        :class:`~qibo_client.exceptions.SubmissionOutcomeUnknownError` as
+        :meth:`submit_job` does; never resubmit on your own.
+        """
+        return None
 
     @abstractmethod
     def fetch_result(
@@ -143,6 +177,15 @@ class Transport(ABC):
         from the stream or from ``receive``) the transport may open the archive
         again and call ``receive`` anew, within its retry bound and ``deadline``.
         """
+
+    def held_result(self, pid: str) -> Any | None:
+        """The finished job's result object, when this transport holds it in memory.
+
+        An in-process server hands over the result a job left in this process,
+        with nothing written or downloaded; ``None`` (the default, and for any
+        job it does not hold) means: download it with :meth:`fetch_result`.
+        """
+        return None
 
     @abstractmethod
     def delete_job(self, pid: str) -> JobDeletion:

@@ -134,6 +134,11 @@ def submitted_object(pid: str) -> dict[str, str]:
     return {"pid": pid}
 
 
+def batch_submitted_object(pids: list[str]) -> dict[str, list[str]]:
+    """A queued batch's answer (extension ``batch``): the pids, in the order of the jobs."""
+    return {"pids": list(pids)}
+
+
 def dry_run_object(
     *,
     nqubits: int,

@@ -24,7 +24,7 @@ from qibo_client.domain.records import (
     ServerVersion,
 )
 from qibo_client.exceptions import JobPostServerError, MalformedResponseError
-from qibo_client.protocol.wire import PID_PATTERN
+from qibo_client.protocol.wire import BATCH_PIDS_FIELD, PID_PATTERN
 
 _PID = re.compile(PID_PATTERN)
 #: Status strings some servers use for a cancelled job (ours send ``error`` + ``cancelled``).
@@ -234,6 +234,29 @@ def read_submission_answer(data: object) -> str:
             f"the server did not queue the job and gave no reason (it sent {describe(obj)})"
         )
     return validate_pid(obj["pid"])
+
+
+def read_batch_answer(data: object, count: int) -> list[str]:
+    """The pids from a ``POST jobs/batch/`` 2xx answer (extension ``batch``), one per job sent.
+
+    An answer without ``pids`` is the server refusing the batch: raises
+    :class:`JobPostServerError` with its ``detail``.
+    """
+    obj = expect_mapping(data, "the batch submission answer")
+    if obj.get(BATCH_PIDS_FIELD) is None:
+        detail = obj.get("detail")
+        if isinstance(detail, str) and detail.strip():
+            raise JobPostServerError(detail.strip())
+        raise JobPostServerError(
+            f"the server did not queue the batch and gave no reason (it sent {describe(obj)})"
+        )
+    pids = expect_list(obj[BATCH_PIDS_FIELD], f"'{BATCH_PIDS_FIELD}' of the batch answer")
+    if len(pids) != count:
+        raise MalformedResponseError(
+            f"the batch answer names {len(pids)} pids for the {count} jobs sent; the jobs may "
+            "be queued: list them with client.jobs() before sending them again"
+        )
+    return [validate_pid(pid) for pid in pids]
 
 
 def read_deleted(data: object) -> list[str]:

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from qibo_client.protocol.wire import MAX_BATCH_JOBS
+
 #: The statuses of ``protocol.wire.STATUSES`` (a test keeps the two equal).
 Status = Literal["queueing", "pending", "running", "postprocessing", "success", "error"]
 
@@ -50,6 +52,22 @@ class Submitted(_Open):
     """The job was queued under ``pid``."""
 
     pid: str
+
+
+class BatchSubmission(_Open):
+    """``POST /api/jobs/batch/`` (extension batch): several submissions, queued all or none."""
+
+    jobs: list[JobSubmission] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_JOBS,
+        description=f"each a POST /api/jobs/ body; 1 to {MAX_BATCH_JOBS} of them",
+    )
+
+
+class BatchSubmitted(_Open):
+    """Every job of the batch was queued: their pids, in the order of the jobs."""
+
+    pids: list[str]
 
 
 class Detail(BaseModel):

@@ -28,8 +28,12 @@ IDEMPOTENCY: Final = "idempotency"
 CANCEL: Final = "cancel"
 #: ``POST jobs/dry_run/`` with a submission body checks it and answers its cost, running nothing.
 DRY_RUN: Final = "dry-run"
+#: ``POST jobs/batch/`` with ``{"jobs": [<submission>, ...]}`` queues them all or none.
+BATCH: Final = "batch"
+#: ``GET jobs/?pids=<pid>,<pid>`` lists only those of the caller's jobs.
+JOB_LIST_PIDS: Final = "job-list-pids"
 #: Every extension this package knows the name of.
-KNOWN_EXTENSIONS: Final = frozenset({LONG_POLL, IDEMPOTENCY, CANCEL, DRY_RUN})
+KNOWN_EXTENSIONS: Final = frozenset({LONG_POLL, IDEMPOTENCY, CANCEL, DRY_RUN, BATCH, JOB_LIST_PIDS})
 
 
 def parse_extensions(header_value: str | None) -> frozenset[str]:
@@ -44,6 +48,7 @@ VERSION_PATH: Final = "qibo_version/"
 JOBS_PATH: Final = "jobs/"
 BULK_DELETE_PATH: Final = "jobs/bulk_delete/"
 DRY_RUN_PATH: Final = "jobs/dry_run/"
+BATCH_PATH: Final = "jobs/batch/"
 DISK_QUOTA_PATH: Final = "disk_quota/"
 PROJECT_QUOTAS_PATH: Final = "projectquotas/"
 #: Where every path above hangs from, on the server (``<base URL>/api/``).
@@ -73,6 +78,21 @@ HOLD_PARAM: Final = "wait"
 KNOWN_STATUS_PARAM: Final = "status"
 #: The longest hold a client asks for, and a server of ours grants, in seconds.
 MAX_HOLD_SECONDS: Final = 60
+#: Query parameter of the job list (extension ``job-list-pids``): comma-separated pids.
+LIST_PIDS_PARAM: Final = "pids"
+#: The most pids one job-list request names, and their joined length: a URL stays under 8 KiB.
+MAX_LIST_PIDS: Final = 100
+MAX_LIST_PIDS_CHARS: Final = 6000
+
+# -- extension batch ----------------------------------------------------------------------
+#: The key of the batch request's list of submissions, and of the answer's list of pids.
+BATCH_JOBS_FIELD: Final = "jobs"
+BATCH_PIDS_FIELD: Final = "pids"
+#: The most jobs one batch request carries; more go in further requests.
+MAX_BATCH_JOBS: Final = 1000
+#: The largest batch body a client sends (a server of ours takes 10 MiB by default);
+#: a larger batch goes one job per request instead.
+MAX_BATCH_BYTES: Final = 8 * 1024 * 1024
 
 # -- statuses ---------------------------------------------------------------------------
 #: The job statuses the protocol names, in lifecycle order.

@@ -28,6 +28,7 @@ from qibo_client.protocol.objects import LIST_FREQUENCIES_PARAM, detail_object
 from qibo_client.protocol.wire import (
     API_PREFIX,
     ARCHIVE_MEDIA_TYPE,
+    BATCH_PATH,
     BULK_DELETE_PATH,
     CLIENT_VERSION_HEADER,
     DISK_QUOTA_PATH,
@@ -38,7 +39,9 @@ from qibo_client.protocol.wire import (
     JOB_PATH_TEMPLATE,
     JOBS_PATH,
     KNOWN_STATUS_PARAM,
+    LIST_PIDS_PARAM,
     MAX_HOLD_SECONDS,
+    MAX_LIST_PIDS,
     PROJECT_QUOTAS_PATH,
     TOKEN_HEADER,
     VERSION_PATH,
@@ -121,6 +124,16 @@ def _caller_token(value: Annotated[str | None, Depends(_api_token)]) -> str:
 
 
 Token = Annotated[str, Depends(_caller_token)]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        min_length=1,
+        max_length=128,
+        description="extension idempotency: a repeated key answers the same pid(s)",
+    ),
+]
 
 
 def release_held_requests(app: FastAPI) -> None:
@@ -238,20 +251,31 @@ def create_app(
     async def submit_job(
         submission: schemas.JobSubmission,
         token: Token,
-        idempotency_key: Annotated[
-            str | None,
-            Header(
-                alias=IDEMPOTENCY_HEADER,
-                min_length=1,
-                max_length=128,
-                description="extension idempotency: a repeated key answers the same pid",
-            ),
-        ] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         """Queue a job: ``{"pid"}``; ``{"detail"}`` without a pid when the server refuses it
         (200 to the published 0.2 client, else 422: docs/protocol.md, Refusals)."""
         body = submission.model_dump()
         return JSONResponse(await call(server.submit, token, body, idempotency_key))
+
+    @app.post(
+        _route(BATCH_PATH),
+        response_model=schemas.BatchSubmitted,
+        responses=_ERRORS,
+        tags=["jobs"],
+    )
+    async def submit_batch(
+        batch: schemas.BatchSubmission, token: Token, idempotency_key: IdempotencyKey = None
+    ) -> JSONResponse:
+        """Extension batch: queue every submission (each a ``POST /api/jobs/`` body, at most
+        ``wire.MAX_BATCH_JOBS``) or none: ``{"pids"}`` in order; the first refusal answers 422
+        with a ``detail`` naming the job's index, and nothing is queued."""
+        bodies = [job.model_dump() for job in batch.jobs]
+        try:
+            return JSONResponse(await call(server.submit_many, token, bodies, idempotency_key))
+        except JobRefused as error:
+            # Only our client posts batches: a refusal is always a 4xx here.
+            return JSONResponse(detail_object(error.detail), status_code=REFUSED_STATUS)
 
     @app.post(
         _route(DRY_RUN_PATH),
@@ -276,9 +300,21 @@ def create_app(
                 "by default; GET /api/jobs/<pid>/ always has them)",
             ),
         ] = False,
+        pids: Annotated[
+            str | None,
+            Query(
+                alias=LIST_PIDS_PARAM,
+                max_length=MAX_LIST_PIDS * 129,
+                description=f"extension job-list-pids: only these jobs (comma-separated, at "
+                f"most {MAX_LIST_PIDS}); pids of no job of the caller's are left out",
+            ),
+        ] = None,
     ) -> JSONResponse:
         """The caller's jobs, oldest first (without ``frequencies`` unless asked)."""
-        return JSONResponse(await call(server.list_jobs, token, frequencies=frequencies))
+        wanted = None if pids is None else [p.strip() for p in pids.split(",") if p.strip()]
+        return JSONResponse(
+            await call(server.list_jobs, token, frequencies=frequencies, pids=wanted)
+        )
 
     # Declared before /api/jobs/{pid}/ so that "bulk_delete" is never read as a pid.
     @app.delete(

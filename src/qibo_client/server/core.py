@@ -21,12 +21,16 @@ from typing import Any
 
 from qibo_client.protocol import objects
 from qibo_client.protocol.wire import (
+    BATCH,
     CANCEL,
     DRY_RUN,
     FINAL_STATUSES,
     IDEMPOTENCY,
+    JOB_LIST_PIDS,
     LONG_POLL,
+    MAX_BATCH_JOBS,
     MAX_HOLD_SECONDS,
+    MAX_LIST_PIDS,
     QUEUEING,
 )
 from qibo_client.server import idempotency
@@ -49,7 +53,15 @@ __all__ = [
 ]
 
 #: The protocol extensions this server implements (``docs/protocol.md``).
-EXTENSIONS: tuple[str, ...] = (LONG_POLL, IDEMPOTENCY, CANCEL, DRY_RUN, objects.JOB_LIST)
+EXTENSIONS: tuple[str, ...] = (
+    LONG_POLL,
+    IDEMPOTENCY,
+    CANCEL,
+    DRY_RUN,
+    objects.JOB_LIST,
+    BATCH,
+    JOB_LIST_PIDS,
+)
 
 #: The oldest client-side qibo this server accepts.
 MINIMUM_CLIENT_QIBO = "0.3.0"
@@ -63,6 +75,17 @@ def _installed_qibo_version() -> str:
         return importlib.metadata.version("qibo")
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - qibo is a dependency
         return "unknown"
+
+
+def _batch_refusal(index: int, count: int, detail: str) -> str:
+    """A batch's refusal: which job (from 0), why, and that nothing was queued."""
+    return f"job {index} of the batch of {count} (counting from 0): {detail}; no job was queued"
+
+
+def _batch_key(key: str, index: int) -> str:
+    """The idempotency record of a batch's ``index``-th job; a NUL no header can carry keeps
+    these apart from single submissions' keys."""
+    return f"\0batch\0{index}\0{key}"
 
 
 class QiboServer:
@@ -277,6 +300,127 @@ class QiboServer:
                 idempotency.remember(db, user["id"], idempotency_key, pid, body_hash, stamp)
         return None
 
+    def submit_many(
+        self, token: str, bodies: object, idempotency_key: str | None = None
+    ) -> dict[str, list[str]]:
+        """Queue every submission of ``bodies`` or none (extension ``batch``); ``{"pids": [...]}``
+        in order. Each body is checked as :meth:`submit` checks it, quotas counting the
+        jobs before it; the first refusal raises :class:`JobRefused` (or :class:`ServerError`
+        for a malformed body) naming its index, and nothing is queued. All jobs are written
+        in one transaction. A repeated ``idempotency_key`` with the same bodies answers the
+        same pids."""
+        user = self._user(token)
+        if idempotency_key is not None and (
+            not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 128
+        ):
+            raise ServerError(400, "the idempotency key must be a string of 1-128 characters")
+        if not isinstance(bodies, list) or not bodies:
+            raise ServerError(422, "a batch is a non-empty list of submissions under 'jobs'")
+        if len(bodies) > MAX_BATCH_JOBS:
+            raise ServerError(
+                422,
+                f"the batch holds {len(bodies)} jobs; at most {MAX_BATCH_JOBS} per request: "
+                "send the rest in another batch",
+            )
+        batch_hash = hashlib.sha256(
+            json.dumps(bodies, sort_keys=True, default=str).encode("utf-8")
+        ).hexdigest()
+        if idempotency_key is not None:
+            with self.store.transaction() as db:
+                earlier = self._earlier_batch(db, user, idempotency_key, batch_hash, len(bodies))
+            if earlier:
+                return objects.batch_submitted_object(earlier)
+        admitted = []
+        for index, body in enumerate(bodies):
+            try:
+                admitted.append(admit(read_body(body), self.config))
+            except JobRefused as error:
+                raise JobRefused(_batch_refusal(index, len(bodies), error.detail)) from None
+            except ServerError as error:
+                detail = _batch_refusal(index, len(bodies), error.detail)
+                raise ServerError(error.status, detail) from None
+        pids = [str(uuid.uuid4()) for _ in admitted]
+        try:
+            self.dispatcher.recorder.flush()
+            earlier = self._insert_batch(user, admitted, pids, idempotency_key, batch_hash)
+        except (sqlite3.Error, OSError) as error:
+            if is_disk_full(error):
+                raise ServerError(507, DISK_FULL_DETAIL) from None
+            raise
+        if earlier:
+            return objects.batch_submitted_object(earlier)
+        for pid in pids:
+            self.dispatcher.enqueue(pid)
+        return objects.batch_submitted_object(pids)
+
+    def _insert_batch(
+        self,
+        user: Any,
+        admitted: list[Admitted],
+        pids: list[str],
+        idempotency_key: str | None,
+        batch_hash: str,
+    ) -> list[str] | None:
+        """Write every job of a batch in one transaction, quota checked job by job (a refusal
+        rolls all back); the pids a repeated key made earlier, else ``None``."""
+        stamp = now_iso()
+        with self.store.transaction() as db:
+            if idempotency_key is not None:
+                earlier = self._earlier_batch(db, user, idempotency_key, batch_hash, len(pids))
+                if earlier:
+                    return earlier
+            for index, (pid, job) in enumerate(zip(pids, admitted, strict=True)):
+                try:
+                    self._check_quota(db, user, job.device.name, job.job.nshots or 0)
+                except JobRefused as error:
+                    raise JobRefused(_batch_refusal(index, len(pids), error.detail)) from None
+                self._write_job(db, user, job, pid, stamp)
+                if idempotency_key is not None:
+                    key = _batch_key(idempotency_key, index)
+                    idempotency.remember(db, user["id"], key, pid, batch_hash, stamp)
+        return None
+
+    def _earlier_batch(
+        self, db: Any, user: Any, key: str, batch_hash: str, count: int
+    ) -> list[str] | None:
+        """The pids a live batch key made, ``None`` if none; 409 if some were deleted since."""
+        max_age = self.config.idempotency_seconds
+        found = [
+            idempotency.earlier_pid(db, user["id"], _batch_key(key, i), batch_hash, max_age)
+            for i in range(count)
+        ]
+        if not any(found):
+            return None
+        if not all(found):
+            raise ServerError(
+                409,
+                "some jobs this idempotency key queued were deleted since; use a fresh key "
+                "to queue the batch again",
+            )
+        return [pid for pid in found if pid]
+
+    def _write_job(self, db: Any, user: Any, admitted: Admitted, pid: str, stamp: str) -> None:
+        """Insert one admitted job as queued and charge it to the user's quota."""
+        job, device = admitted.job, admitted.device
+        db.execute(
+            "INSERT INTO jobs (pid, user_id, project, device, circuit, nshots, num_qubits,"
+            " verbatim, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                pid,
+                user["id"],
+                job.project,
+                device.name,
+                json.dumps(job.circuit),
+                job.nshots,
+                admitted.cost.nqubits,
+                int(job.verbatim),
+                QUEUEING,
+                stamp,
+                stamp,
+            ),
+        )
+        StateStore.charge(db, user["id"], device.name, jobs=1, shots=job.nshots or 0)
+
     def dry_run(self, token: str, body: object) -> dict[str, Any]:
         """What a submission would cost, checked as :meth:`submit` checks it, queueing nothing
         (extension ``dry-run``). Raises what :meth:`submit` raises for the same body."""
@@ -332,12 +476,32 @@ class QiboServer:
             )
         return self._job_object(self._own_job(user, pid), self.store.user_by_id(user["id"]))
 
-    def list_jobs(self, token: str, *, frequencies: bool = False) -> list[dict[str, Any]]:
-        """All of the caller's jobs, oldest first; without their ``frequencies`` unless asked
+    def list_jobs(
+        self, token: str, *, frequencies: bool = False, pids: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The caller's jobs, oldest first; without their ``frequencies`` unless asked
         (extension ``job-list``: one job's counts can be megabytes, and a job's own
-        object, ``GET jobs/<pid>/``, always has them)."""
+        object, ``GET jobs/<pid>/``, always has them). With ``pids`` (extension
+        ``job-list-pids``, at most ``MAX_LIST_PIDS``), only those jobs, read in one
+        query; a pid of no job of the caller's is simply absent."""
         user = self._user(token)
-        rows = self.store.jobs_of(user["id"])
+        if pids is None:
+            rows = self.store.jobs_of(user["id"])
+        else:
+            wanted = list(dict.fromkeys(pid for pid in pids if isinstance(pid, str) and pid))
+            if len(wanted) > MAX_LIST_PIDS:
+                raise ServerError(
+                    422,
+                    f"the job list names {len(wanted)} pids; at most {MAX_LIST_PIDS} per "
+                    "request: ask for the rest in further requests",
+                )
+            if not wanted:
+                return []
+            marks = ",".join("?" for _ in wanted)
+            rows = self.store.query(
+                f"SELECT * FROM jobs WHERE user_id = ? AND pid IN ({marks}) ORDER BY seq",
+                (user["id"], *wanted),
+            )
         return [self._job_object(row, user, frequencies=frequencies) for row in rows]
 
     def result_archive(self, token: str, pid: str) -> Path:

@@ -104,10 +104,12 @@ class ScriptedTransport(Transport):
         status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
         return readers.read_job(job_answer(pid, status, queue_position=1, etd_seconds=3.0))
 
-    def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
-        """Answers :attr:`jobs` (empty unless a test fills it)."""
+    def list_jobs(
+        self, *, deadline: float | None = None, pids: Sequence[str] | None = None
+    ) -> list[JobInfo]:
+        """Answers :attr:`jobs` (empty unless a test fills it), only those of ``pids`` if given."""
         self.calls.append(("list_jobs", None))
-        return list(self.jobs)
+        return [job for job in self.jobs if pids is None or job.pid in pids]
 
     def fetch_result(
         self, pid: str, receive: Callable[[ResultStream], T], *, deadline: float | None = None

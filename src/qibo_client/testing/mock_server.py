@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qibo_client.exceptions import QiboApiError
-from qibo_client.protocol.wire import FINAL_STATUSES, IDEMPOTENCY, LONG_POLL
+from qibo_client.protocol.wire import BATCH, FINAL_STATUSES, IDEMPOTENCY, JOB_LIST_PIDS, LONG_POLL
 from qibo_client.testing import answers
 from qibo_client.testing.mock_transport import Answer, MockRequest, MockTransport
 
@@ -63,8 +63,9 @@ class MockServer:
     names accepted (any by default); jobs on ``fail_devices`` end in
     ``error`` with logs. ``extensions`` are announced to the client, both
     ``long-poll`` and ``idempotency`` by default (a held poll answers at once
-    with the next status, so a client never sleeps between polls). State to
-    assert on:
+    with the next status, so a client never sleeps between polls); add
+    ``batch`` for all-or-nothing batches and ``job-list-pids`` for a job list
+    filtered by pid (only the jobs listed then move on). State to assert on:
     :attr:`jobs`, :attr:`submissions`.
     """
 
@@ -89,6 +90,7 @@ class MockServer:
         self.jobs: dict[str, MockJob] = {}
         self.submissions: list[Mapping[str, Any]] = []
         self._keys: dict[str, str] = {}
+        self._batch_keys: dict[str, list[str]] = {}
         self._count = 0
         self._lock = threading.RLock()
 
@@ -112,15 +114,41 @@ class MockServer:
     def _server_version(self, request: MockRequest) -> Answer:
         return answers.version_answer()
 
+    def _refusal(self, body: Mapping[str, Any]) -> str | None:
+        device = str(body.get("device", ""))
+        if self.devices is not None and device not in self.devices:
+            known = ", ".join(sorted(self.devices))
+            return f"unknown device {device!r}; this server offers: {known}"
+        return None
+
     def _submit_job(self, request: MockRequest) -> Answer:
         body = dict(request.body or {})
         key = request.params.get("idempotency_key")
         if key is not None and key in self._keys:
             return answers.submission_answer(self._keys[key])
+        refused = self._refusal(body)
+        if refused is not None:
+            return answers.refusal_answer(refused)
+        return answers.submission_answer(self._queue(body, key))
+
+    def _submit_jobs(self, request: MockRequest) -> Answer:
+        if BATCH not in self.extensions:
+            return request.error(404, "not found: this server has no batch extension")
+        bodies = [dict(body) for body in (request.body or {}).get("jobs", [])]
+        key = request.params.get("idempotency_key")
+        if key is not None and key in self._batch_keys:
+            return {"pids": self._batch_keys[key]}
+        for index, body in enumerate(bodies):
+            refused = self._refusal(body)
+            if refused is not None:
+                return request.error(422, f"job {index} of the batch: {refused}; none was queued")
+        pids = [self._queue(body, None) for body in bodies]
+        if key is not None:
+            self._batch_keys[key] = pids
+        return {"pids": pids}
+
+    def _queue(self, body: dict[str, Any], key: str | None) -> str:
         device = str(body.get("device", ""))
-        if self.devices is not None and device not in self.devices:
-            known = ", ".join(sorted(self.devices))
-            return answers.refusal_answer(f"unknown device {device!r}; this server offers: {known}")
         self._count += 1
         pid = f"job-{self._count}"
         statuses = list(self.statuses)
@@ -130,7 +158,7 @@ class MockServer:
         self.submissions.append(body)
         if key is not None:
             self._keys[key] = pid
-        return answers.submission_answer(pid)
+        return pid
 
     def _job(self, request: MockRequest) -> MockJob | QiboApiError:
         job = self.jobs.get(request.pid or "")
@@ -148,8 +176,12 @@ class MockServer:
         return answer
 
     def _list_jobs(self, request: MockRequest) -> Answer:
-        described = [self._describe(job) for job in self.jobs.values()]
-        for job in self.jobs.values():
+        listed = list(self.jobs.values())
+        pids = request.params.get("pids")
+        if pids is not None and JOB_LIST_PIDS in self.extensions:
+            listed = [job for job in listed if job.pid in set(pids)]
+        described = [self._describe(job) for job in listed]
+        for job in listed:
             job.advance()
         return described
 

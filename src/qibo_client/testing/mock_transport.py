@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,10 +23,15 @@ from qibo_client.domain.records import (
     ProjectQuota,
     ServerVersion,
 )
-from qibo_client.exceptions import DeadlineExceededError, QiboApiError, TransientError
+from qibo_client.exceptions import (
+    DeadlineExceededError,
+    JobPostServerError,
+    QiboApiError,
+    TransientError,
+)
 from qibo_client.ports.transport import ResultStream, Transport
 from qibo_client.protocol import readers, wire
-from qibo_client.protocol.writers import submission_body
+from qibo_client.protocol.writers import batch_body, submission_body
 from qibo_client.testing.streams import BytesStream
 
 T = TypeVar("T")
@@ -35,6 +40,7 @@ T = TypeVar("T")
 OPERATIONS: dict[str, tuple[str, Callable[[str], str]]] = {
     "server_version": ("GET", lambda pid: wire.VERSION_PATH),
     "submit_job": ("POST", lambda pid: wire.JOBS_PATH),
+    "submit_jobs": ("POST", lambda pid: wire.BATCH_PATH),
     "get_job": ("GET", wire.job_path),
     "list_jobs": ("GET", lambda pid: wire.JOBS_PATH),
     "download": ("GET", wire.download_path),
@@ -51,8 +57,9 @@ class MockRequest:
 
     ``operation`` is one of :data:`OPERATIONS` (``"get_job"``, ``"download"``,
     ...); ``pid`` names the job for job operations; ``body`` is the protocol
-    JSON sent (a submission); ``params`` holds the options (``hold``,
-    ``known_status``, ``idempotency_key``).
+    JSON sent (a submission, or a batch's ``{"jobs": [...]}``); ``params`` holds the
+    options (``hold``, ``known_status``, ``idempotency_key``, and ``pids`` of a
+    filtered job list).
     """
 
     operation: str
@@ -122,6 +129,10 @@ class MockTransport(Transport):
     def extensions(self) -> frozenset[str]:
         return self._extensions
 
+    @property
+    def lists_by_pid(self) -> bool:
+        return wire.JOB_LIST_PIDS in self._extensions
+
     def operations(self, name: str | None = None) -> list[MockRequest]:
         """The requests made so far, or only those of operation ``name``."""
         with self._lock:
@@ -172,8 +183,36 @@ class MockTransport(Transport):
         params = {"hold": hold, "known_status": known_status}
         return readers.read_job(self._ask("get_job", pid, params=params, deadline=deadline))
 
-    def list_jobs(self, *, deadline: float | None = None) -> list[JobInfo]:
-        return readers.read_job_list(self._ask("list_jobs", deadline=deadline))
+    def submit_jobs(
+        self, submissions: Sequence[JobSubmission], *, idempotency_key: str | None = None
+    ) -> list[str] | None:
+        """One ``submit_jobs`` request when the server announces ``batch``, else ``None``.
+
+        A handler's 422 is the batch refused (:class:`JobPostServerError`), its 413 too
+        large a batch (``None``), as :class:`~qibo_client.adapters.http_transport.HttpTransport`
+        reads them.
+        """
+        if wire.BATCH not in self._extensions or not 0 < len(submissions) <= wire.MAX_BATCH_JOBS:
+            return None
+        params = {"idempotency_key": idempotency_key} if idempotency_key is not None else {}
+        try:
+            answer = self._ask("submit_jobs", body=batch_body(submissions), params=params)
+        except QiboApiError as error:  # read as HttpTransport reads these statuses
+            if error.status == 413:
+                return None
+            if error.status == 422:
+                raise JobPostServerError(error.message) from None
+            raise
+        return readers.read_batch_answer(answer, len(submissions))
+
+    def list_jobs(
+        self, *, deadline: float | None = None, pids: Sequence[str] | None = None
+    ) -> list[JobInfo]:
+        """The handler's job list; with ``pids``, asked for in ``params`` and kept here too
+        (a handler that ignores them answers every job, as a server without the filter)."""
+        params = {"pids": list(pids)} if pids is not None else None
+        listed = readers.read_job_list(self._ask("list_jobs", params=params, deadline=deadline))
+        return listed if pids is None else [info for info in listed if info.pid in set(pids)]
 
     def fetch_result(
         self, pid: str, receive: Callable[[ResultStream], T], *, deadline: float | None = None

@@ -4,6 +4,7 @@ MockServer, and the work ``as_completed`` does per job followed (a recording fak
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -13,6 +14,8 @@ import responses
 
 from qibo_client import Client
 from qibo_client.adapters.http_transport import HttpTransport
+from qibo_client.adapters.threaded_transport import ThreadedAsyncTransport
+from qibo_client.aio import AsyncClient
 from qibo_client.domain.deadline import Deadline
 from qibo_client.domain.polling import PollPolicy
 from qibo_client.domain.records import JobDeletion, JobInfo, JobSubmission
@@ -29,7 +32,13 @@ from qibo_client.protocol.wire import (
     MAX_BATCH_JOBS,
     MAX_LIST_PIDS,
 )
-from qibo_client.testing import MockServer, MockTransport, mock_client
+from qibo_client.testing import (
+    MemoryResultStore,
+    MockServer,
+    MockTransport,
+    RecordingRenderer,
+    mock_client,
+)
 from qibo_client.testing.answers import job_answer, version_answer
 
 T = TypeVar("T")
@@ -306,3 +315,26 @@ def test_a_mock_server_with_the_filter_moves_only_the_jobs_listed():
     listed = client.transport.operations("list_jobs")  # type: ignore[attr-defined]
     assert all(set(r.params["pids"]) <= {j.pid for j in old + new} for r in listed)
     assert set(listed[-1].params["pids"]) <= {j.pid for j in new}
+
+
+def test_the_async_client_batches_and_follows_by_pid_too():
+    server = MockServer(extensions=(LONG_POLL, BATCH, JOB_LIST_PIDS))
+    transport = server.transport()
+
+    async def main() -> list[Any]:
+        async with AsyncClient(
+            "t",
+            "mock://server",
+            transport=ThreadedAsyncTransport(transport),
+            result_store=MemoryResultStore(),
+            renderer=RecordingRenderer(),
+        ) as client:
+            jobs = await client.run_circuits([RAW] * 3, "numpy", nshots=10)
+            assert client.pid == jobs[-1].pid
+            return [job.pid async for job in client.as_completed(jobs, timeout=30)]
+
+    seen = asyncio.run(main())
+    assert sorted(seen) == ["job-1", "job-2", "job-3"]
+    assert len(transport.operations("submit_jobs")) == 1
+    assert transport.operations("submit_job") == []
+    assert all(r.params.get("pids") for r in transport.operations("list_jobs"))

@@ -26,7 +26,7 @@ from qibo_client.drivers.aio import BlockingPool, iter_completed
 from qibo_client.ports import Renderer, ResultStore, Transport
 from qibo_client.ports.async_transport import AsyncTransport
 from qibo_client.protocol.readers import validate_pid
-from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, TOKEN_HEADER
+from qibo_client.protocol.wire import CLIENT_VERSION_HEADER, MAX_BATCH_JOBS, TOKEN_HEADER
 from qibo_client.submission import check_submission_arguments, circuit_to_raw, local_dry_run
 from qibo_client.versions import client_version, local_qibo_version, versions_verdict
 
@@ -159,27 +159,54 @@ class AsyncClient:
         *,
         concurrency: int = 4,
     ) -> list[AsyncJob]:
-        """Submit several circuits, ``concurrency`` at a time; their jobs, in order.
+        """Submit several circuits; their jobs, in order (as ``Client.run_circuits``).
 
-        Every circuit is tried; the first error is raised with the queued jobs
-        in its ``submitted_jobs`` attribute, as ``Client.run_circuits`` does.
+        One request per ``MAX_BATCH_JOBS`` circuits to a server with the ``batch``
+        extension, else one per circuit, ``concurrency`` at a time. Every request is
+        tried; the first error (in circuit order) is raised with the queued jobs in its
+        ``submitted_jobs`` attribute.
         """
         raws = [circuit_to_raw(c) for c in circuits]
         check_submission_arguments(device, project, nshots, verbatim)
         if not self._versions_checked:
             await self.check_client_server_qibo_versions()
+        done: dict[int, AsyncJob] = {}
+        failed: dict[int, BaseException] = {}
+        one_by_one: list[int] = []
+        for start in range(0, len(raws), MAX_BATCH_JOBS):
+            chunk = range(start, min(start + MAX_BATCH_JOBS, len(raws)))
+            batch = [JobSubmission(raws[i], device, project, nshots, verbatim) for i in chunk]
+            try:
+                pids = await self.transport.submit_jobs(batch, idempotency_key=uuid.uuid4().hex)
+            except Exception as error:  # kept for the caller, with the jobs queued meanwhile
+                failed[start] = error
+                continue
+            if pids is None:  # no batch extension (or too big a batch): one request each
+                one_by_one += chunk
+                continue
+            for i, pid in zip(chunk, pids, strict=True):
+                done[i] = self._job(
+                    pid, circuit=raws[i], nshots=nshots, device=device, project=project
+                )
         gate = asyncio.Semaphore(max(1, concurrency))
 
-        async def submit(raw: Any) -> AsyncJob:
+        async def submit(index: int) -> AsyncJob:
             async with gate:
-                return await self.run_circuit(raw, device, project, nshots, verbatim)
+                return await self.run_circuit(raws[index], device, project, nshots, verbatim)
 
-        outcomes = await asyncio.gather(*(submit(raw) for raw in raws), return_exceptions=True)
-        errors = [o for o in outcomes if isinstance(o, BaseException)]
-        jobs = [o for o in outcomes if isinstance(o, AsyncJob)]
-        if errors:
-            errors[0].submitted_jobs = jobs  # type: ignore[attr-defined]
-            raise errors[0]
+        outcomes = await asyncio.gather(*(submit(i) for i in one_by_one), return_exceptions=True)
+        for index, outcome in zip(one_by_one, outcomes, strict=True):
+            if isinstance(outcome, AsyncJob):
+                done[index] = outcome
+            else:
+                failed[index] = outcome
+        jobs = [done[i] for i in sorted(done)]
+        if failed:
+            first = failed[min(failed)]
+            first.submitted_jobs = jobs  # type: ignore[attr-defined]
+            raise first
+        if jobs:
+            self.pid = jobs[-1].pid
         return jobs
 
     async def get_job(self, pid: str) -> AsyncJob:

@@ -113,6 +113,36 @@ class TransportContract:
         assert all(isinstance(info, JobInfo) for info in listed)
         assert pids <= {info.pid for info in listed}
 
+    def test_list_jobs_by_pid_has_only_those_jobs(
+        self, transport: Transport, submission: JobSubmission
+    ) -> None:
+        transport.server_version()  # a transport may learn the extensions from any answer
+        if not transport.lists_by_pid:
+            pytest.skip("this transport does not list jobs by pid (extension job-list-pids)")
+        first, second = (transport.submit_job(submission) for _ in range(2))
+        listed = transport.list_jobs(pids=[second, "no-such-job-contract-0"])
+        assert [info.pid for info in listed] == [second]
+        assert first not in {info.pid for info in listed}
+        assert transport.list_jobs(pids=[]) == []
+
+    def test_submit_jobs_queues_all_or_says_none(
+        self,
+        transport: Transport,
+        submission: JobSubmission,
+        refused_submission: JobSubmission,
+    ) -> None:
+        transport.server_version()
+        pids = transport.submit_jobs([submission, submission])
+        if pids is None:
+            pytest.skip("this transport or server does not batch (extension batch)")
+        assert len(pids) == len(set(pids)) == 2
+        assert set(pids) <= {info.pid for info in transport.list_jobs()}
+        before = {info.pid for info in transport.list_jobs()}
+        with pytest.raises(JobPostServerError) as caught:
+            transport.submit_jobs([submission, refused_submission])
+        assert "1" in str(caught.value), "the refusal names the job refused"
+        assert {info.pid for info in transport.list_jobs()} == before, "nothing was queued"
+
     def test_a_refused_submission_raises_job_post_server_error(
         self, transport: Transport, refused_submission: JobSubmission
     ) -> None:

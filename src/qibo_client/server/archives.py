@@ -1,4 +1,5 @@
-"""Result archives: packed next to their final place, then moved there in one step."""
+"""Result archives: packed next to their final place (on a job's first download), then
+moved there in one step."""
 
 from __future__ import annotations
 
@@ -45,8 +46,14 @@ def write_archive(dest: Path, files: dict[str, Path | bytes]) -> int:
     return dest.stat().st_size
 
 
+#: What a killed server may leave half-written in its results folder: temporary
+#: archives, and result files being written out (``<pid>.npy.partial.npy``).
+STALE_PATTERNS = (".*.tmp", "*.npy.partial.npy", "*.npy.partial")
+
+
 def remove_stale_temporaries(folder: Path) -> None:
-    """Delete temporary archives a killed server left behind."""
-    for temp in folder.glob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            temp.unlink()
+    """Delete the half-written files a killed server left behind."""
+    for pattern in STALE_PATTERNS:
+        for temp in folder.glob(pattern):
+            with contextlib.suppress(OSError):
+                temp.unlink()

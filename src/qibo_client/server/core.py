@@ -514,10 +514,17 @@ class QiboServer:
             raise ServerError(
                 404, f"job {pid} has no result yet: it is {row['status']}; wait until it ends"
             )
-        path = self.dispatcher.archive_path(pid)
-        if not path.is_file():
-            raise ServerError(500, f"the archive of job {pid} is missing on the server")
-        return path
+        try:  # built on the first download
+            return self.dispatcher.result_archive(pid)
+        except FileNotFoundError:
+            if self.store.job(pid) is None:
+                raise ServerError(404, f"job {pid} not found") from None
+            raise ServerError(500, f"the result of job {pid} is missing on the server") from None
+        except OSError as error:
+            if is_disk_full(error):
+                raise ServerError(507, DISK_FULL_DETAIL) from error
+            detail = f"the server could not pack job {pid}'s result: {error}"
+            raise ServerError(500, detail) from error
 
     def cancel_job(self, token: str, pid: str) -> dict[str, Any]:
         """Stop one of the caller's jobs (extension ``cancel``): taken off the queue, or its

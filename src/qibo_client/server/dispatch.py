@@ -28,6 +28,7 @@ from qibo_client.protocol.wire import (
     PENDING,
     POSTPROCESSING,
     QUEUEING,
+    RESULTS_FILE,
     RUNNING,
 )
 from qibo_client.server.archives import remove_stale_temporaries
@@ -151,8 +152,7 @@ class Dispatcher:
         """The job was deleted: drop it from the queue, stop its run, remove its files."""
         self._stop(pid, "delete")
         self.recorder.forget(pid)
-        with contextlib.suppress(OSError):
-            self.archive_path(pid).unlink()
+        self.recorder.discard(pid)
         self._announce(pid, None)
 
     def cancel(self, pid: str, *, timeout: float = 10.0) -> bool:
@@ -193,15 +193,13 @@ class Dispatcher:
                 worker.terminate()
             return "running"
 
-    def _finish_stopped(self, pid: str, reason: str, workdir: Path | None) -> None:
+    def _finish_stopped(self, pid: str, reason: str, workdir: Path | None = None) -> None:
+        # ``workdir`` is not the job's: each worker keeps one folder for all its jobs.
         if reason == "cancel":
             outcome = {"ok": False, "stderr": "the job was cancelled by its user"}
-            self._finish(pid, outcome, None, workdir, cancelled=True)
+            self._finish(pid, outcome, None, cancelled=True)
         else:  # deleted: nothing left to record
-            if workdir is not None:
-                shutil.rmtree(workdir, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                self.archive_path(pid).unlink()
+            self.recorder.discard(pid)
             self._announce(pid, None)
 
     def queue_info(self, pid: str) -> dict[str, Any] | None:
@@ -257,6 +255,11 @@ class Dispatcher:
 
     def archive_path(self, pid: str) -> Path:
         return self.recorder.archive_path(pid)
+
+    def result_archive(self, pid: str) -> Path:
+        """The ended job's archive, built on its first download (:meth:`Recorder.archive`);
+        a result held by the in-process lane is written out for it first."""
+        return self.recorder.archive(pid, getattr(self, "lane", None))
 
     def _next_job(self) -> str | None:
         with self._changed:
@@ -319,17 +322,25 @@ class Dispatcher:
 
     def _supervise(self, slot: int) -> None:
         worker: WorkerProcess | None = None
+        workdir: Path | None = None
         try:
             while not self._closing:
                 if worker is None:
+                    if workdir is not None:
+                        shutil.rmtree(workdir, ignore_errors=True)
                     worker = self._start_worker(slot)
                     if worker is None:
                         return
+                    # A folder per worker process: one orphaned by a killed server (or
+                    # killed here) never writes into the folder of the one replacing it.
+                    workdir = self.work_dir / f"worker-{slot}.{uuid.uuid4().hex[:12]}"
+                    workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
                 pid = self._next_job()
                 if pid is None:
                     return
                 try:
-                    if not self._run(worker, pid):
+                    assert workdir is not None
+                    if not self._run(worker, pid, workdir):
                         worker.kill()
                         worker = None
                 except Exception as error:  # a bug here must not stop the queue
@@ -348,11 +359,14 @@ class Dispatcher:
         finally:
             if worker is not None:
                 worker.stop()
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
             with self._changed:
                 self._processes.pop(slot, None)
 
-    def _run(self, worker: WorkerProcess, pid: str) -> bool:
-        """Run one job on ``worker``; False when the worker must be replaced."""
+    def _run(self, worker: WorkerProcess, pid: str, workdir: Path) -> bool:
+        """Run one job on ``worker``, whose results go in ``workdir``; False when the
+        worker must be replaced."""
         row = self.store.job(pid)
         if row is None:
             return True
@@ -361,10 +375,8 @@ class Dispatcher:
             reason = f"device {row['device']!r} is no longer offered by this server"
             self._finish(pid, {"ok": False, "stderr": reason}, None)
             return True
-        # A fresh folder per attempt: a worker orphaned by a killed server never
-        # writes into the folder of the attempt that replaced it.
-        workdir = self.work_dir / f"{pid}.{uuid.uuid4().hex[:12]}"
-        workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileNotFoundError):  # a failed job's leftover
+            (workdir / RESULTS_FILE).unlink()
         with self._changed:
             stopped = self._stopping.pop(pid, None)
             if stopped is None:
@@ -390,7 +402,7 @@ class Dispatcher:
                 self._runs.pop(pid, None)
                 stopped = self._stopping.pop(pid, None)
         if stopped is not None:  # its worker was killed
-            self._finish_stopped(pid, stopped, workdir)
+            self._finish_stopped(pid, stopped)
             return False
         if outcome is None:
             return False  # the server is closing: the job stays active, resumed at the next start

@@ -6,10 +6,11 @@ from __future__ import annotations
 import io
 import tarfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
-from tests.support.server import SCRIPTED_RUNNER, body, scripted, wait_final
+from tests.support.server import SCRIPTED_RUNNER, body, scripted, wait_final, wait_status
 
 from qibo_client.server.config import DeviceConfig, ServerConfig
 from qibo_client.server.core import QiboServer
@@ -143,3 +144,23 @@ def test_a_result_held_by_the_lane_is_written_when_first_downloaded(server, tmp_
         server.dispatcher.lane = None  # type: ignore[attr-defined]
     assert lane.asked == [held]
     assert load_counts(tmp_path, archive.read_bytes()) == source["frequencies"]
+
+
+def test_a_status_change_writes_no_transaction_and_is_still_shown(server):
+    statements: list[str] = []
+    db = server.store._connect()
+    pid = server.submit(ALICE, body(scripted("sleep", seconds=1.5)))["pid"]
+    db.set_trace_callback(statements.append)
+    try:
+        job = wait_status(server, ALICE, pid, "running")
+        assert job["status"] == "running"
+        assert [j["status"] for j in server.list_jobs(ALICE) if j["pid"] == pid] == ["running"]
+        started = time.monotonic()
+        held = server.get_job(ALICE, pid, wait=0.6, known_status="running")
+        assert held["status"] == "success" or time.monotonic() - started >= 0.5
+        final = wait_final(server, ALICE, pid)
+    finally:
+        db.set_trace_callback(None)
+    assert final["status"] == "success"
+    writes = [s for s in statements if s.strip().upper().startswith("BEGIN")]
+    assert len(writes) == 1, statements  # the end, and nothing else

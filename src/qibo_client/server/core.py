@@ -169,6 +169,7 @@ class QiboServer:
     def _job_object(self, row: Any, user: Any, *, frequencies: bool = True) -> dict[str, Any]:
         quota = self._project_quota(StateStore.usage(user), row["project"], row["device"])
         job = dict(zip(row.keys(), row, strict=True))
+        job["status"] = self.dispatcher.live_status(row["pid"], row["status"])
         job.update(self.dispatcher.recorder.unrecorded(row["pid"]) or {})
         job["circuit"] = json.loads(row["circuit"])
         counts = job["frequencies"] if frequencies else None
@@ -511,8 +512,9 @@ class QiboServer:
         if unrecorded is not None:
             raise ServerError(404, f"job {pid} has no result: {unrecorded['stderr']}")
         if row["status"] not in FINAL_STATUSES:
+            status = self.dispatcher.live_status(pid, row["status"])
             raise ServerError(
-                404, f"job {pid} has no result yet: it is {row['status']}; wait until it ends"
+                404, f"job {pid} has no result yet: it is {status}; wait until it ends"
             )
         try:  # built on the first download
             return self.dispatcher.result_archive(pid)

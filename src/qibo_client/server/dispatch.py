@@ -2,11 +2,15 @@
 
 One supervisor thread per worker process takes the oldest queued job, sends
 the worker a small task, and waits on the worker's connection (so completion
-is heard at once), within the device's walltime. Every status change is
-written to SQLite first and then announced through one condition variable,
-which long-poll requests wait on. A job cancelled or deleted while it runs
-has its worker killed at once (the supervisor hears the worker go, records
-the job and starts a replacement); one still queued is just taken off.
+is heard at once), within the device's walltime. A job's steps (pending,
+running, postprocessing) are held in memory only (:meth:`Dispatcher.live_status`):
+a restart queues an unfinished job again whatever step it had reached. Its
+end is written to SQLite in one transaction (its result file kept as the
+worker wrote it: the archive waits for a download), then announced through
+one condition variable, which long-poll requests wait on. A job cancelled or
+deleted while it runs has its worker killed at once (the supervisor hears
+the worker go, records the job and starts a replacement); one still queued
+is just taken off.
 """
 
 from __future__ import annotations
@@ -35,13 +39,14 @@ from qibo_client.server.archives import remove_stale_temporaries
 from qibo_client.server.config import DeviceConfig, ServerConfig
 from qibo_client.server.outcomes import Recorder
 from qibo_client.server.pool import WorkerGone, WorkerProcess
-from qibo_client.server.storage import is_disk_full
 from qibo_client.server.store import StateStore, now_iso
 
 log = logging.getLogger("qibo_client.server")
 
 #: The estimate of a job's runtime before any job has run.
 DEFAULT_RUNTIME = 1.0
+#: The statuses kept in memory only: a restart queues such a job again anyway.
+_LIVE_ONLY = frozenset({PENDING, RUNNING, POSTPROCESSING})
 
 
 class Dispatcher:
@@ -229,6 +234,7 @@ class Dispatcher:
         ``status`` is the job's status read after ``version`` was taken; without
         ``known_status``, any change after ``version`` ends the wait.
         """
+        status = self.live_status(pid, status)
         if known_status is not None and status.lower() != known_status.lower():
             return
         deadline = time.monotonic() + wait
@@ -252,6 +258,15 @@ class Dispatcher:
                 lambda: not self._queue and not self._busy,
                 timeout=max(deadline - time.monotonic(), 0.0),
             )
+
+    def live_status(self, pid: str, stored: str) -> str:
+        """The status a job shows: ``stored`` (its row's), unless the job is active and has
+        reached a step that is held in memory only (pending, running, postprocessing)."""
+        if stored not in ACTIVE_STATUSES:
+            return stored
+        with self._changed:
+            live = self._statuses.get(pid)
+        return live if live in _LIVE_ONLY else stored
 
     def archive_path(self, pid: str) -> Path:
         return self.recorder.archive_path(pid)
@@ -445,14 +460,12 @@ class Dispatcher:
             return {"ok": False, "stderr": reason}, False
 
     def _set_status(self, pid: str, status: str) -> None:
-        try:
-            changed = self.store.update_job(pid, status=status)
-        except Exception as error:
-            if not is_disk_full(error):
-                raise
-            changed = True  # announced only: the job's end is recorded as space allows
-        if changed:
-            self._announce(pid, status)
+        """Announce a step of a running job; held in memory only, not written (a restart
+        queues an unfinished job again whatever step it had reached)."""
+        with self._changed:
+            if self._stopping.get(pid) == "delete":
+                return
+        self._announce(pid, status)
 
     def _finish(
         self,

@@ -21,24 +21,29 @@ from qibo_client.exceptions import DeadlineExceededError, TransientError
 from qibo_client.ports import Transport
 from qibo_client.protocol.wire import MAX_LIST_PIDS
 
-#: How many of the pending jobs, oldest first, a round asks about at a time by pid.
+#: The most pending jobs a round asks about at a time by pid, and the first window's size.
 LIST_WINDOW = MAX_LIST_PIDS
+FIRST_LIST_WINDOW = 8
 
 
 def list_windows(pending: list[str], by_pid: bool) -> Iterator[list[str]]:
     """The pids a round asks about, a window at a time, oldest first.
 
-    With a transport that lists by pid, windows of :data:`LIST_WINDOW`; the
-    caller stops at the first window in which no job ended, so a round costs
-    the jobs that ended plus one window, however many jobs are followed (jobs
-    end about in queue order): following N jobs is linear in N. Otherwise, one
-    window of every pending job (the transport lists them all anyway).
+    With a transport that lists by pid, a window of :data:`FIRST_LIST_WINDOW`
+    jobs, then each twice the last, up to :data:`LIST_WINDOW`; the caller stops
+    at the first window in which no job ended. Jobs end about in queue order,
+    so a round costs about the jobs that ended plus a few, however many jobs
+    are followed: following N jobs is linear in N. Otherwise, one window of
+    every pending job (the transport lists them all anyway).
     """
     if not by_pid:
         yield pending
         return
-    for start in range(0, len(pending), LIST_WINDOW):
-        yield pending[start : start + LIST_WINDOW]
+    start, size = 0, FIRST_LIST_WINDOW
+    while start < len(pending):
+        yield pending[start : start + size]
+        start += size
+        size = min(size * 2, LIST_WINDOW)
 
 
 def wait_until_final(

@@ -9,11 +9,13 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 import responses
 
 from qibo_client import Client
 from qibo_client.adapters.http_transport import HttpTransport
+from qibo_client.adapters.httpx_transport import AsyncHttpTransport
 from qibo_client.adapters.threaded_transport import ThreadedAsyncTransport
 from qibo_client.aio import AsyncClient
 from qibo_client.domain.deadline import Deadline
@@ -338,3 +340,47 @@ def test_the_async_client_batches_and_follows_by_pid_too():
     assert len(transport.operations("submit_jobs")) == 1
     assert transport.operations("submit_job") == []
     assert all(r.params.get("pids") for r in transport.operations("list_jobs"))
+
+
+def test_the_httpx_transport_batches_filters_and_falls_back() -> None:
+    seen: list[httpx.Request] = []
+    announced = {"value": ALL}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        headers = {EXTENSIONS_HEADER: announced["value"]}
+        if request.url.path == "/api/qibo_version/":
+            return httpx.Response(200, json=version_answer(), headers=headers)
+        if request.url.path == "/api/jobs/batch/":
+            count = len(json.loads(request.content)["jobs"])
+            return httpx.Response(200, json={"pids": [f"b-{i}" for i in range(count)]})
+        asked = request.url.params.get("pids")
+        pids = asked.split(",") if asked else ["b-0", "b-1", "other"]
+        return httpx.Response(200, json=[job_answer(pid, "success") for pid in pids])
+
+    async def main() -> None:
+        transport = AsyncHttpTransport(
+            BASE, TOKEN, retries=0, backoff_factor=0.0, transport=httpx.MockTransport(handler)
+        )
+        await transport.server_version()
+        assert await transport.submit_jobs(submissions(2), idempotency_key="k") == ["b-0", "b-1"]
+        assert transport.lists_by_pid
+        listed = await transport.list_jobs(pids=["b-1"])
+        assert [info.pid for info in listed] == ["b-1"]
+        assert seen[-1].url.params["pids"] == "b-1"
+        await transport.aclose()
+
+        plain = AsyncHttpTransport(
+            BASE, TOKEN, retries=0, backoff_factor=0.0, transport=httpx.MockTransport(handler)
+        )
+        announced["value"] = LONG_POLL
+        await plain.server_version()
+        assert await plain.submit_jobs(submissions(2)) is None
+        assert [info.pid for info in await plain.list_jobs(pids=["b-1"])] == ["b-1"]
+        assert "pids" not in seen[-1].url.params
+        await plain.aclose()
+
+    asyncio.run(main())
+    batch = next(r for r in seen if r.url.path == "/api/jobs/batch/")
+    assert batch.headers["Idempotency-Key"] == "k"
+    assert batch.headers["Content-Type"] == "application/json"

@@ -2,20 +2,23 @@
 
 One supervisor thread per worker process takes the oldest queued job, sends
 the worker a small task, and waits on the worker's connection (so completion
-is heard at once), within the device's walltime. A job's steps (pending,
-running, postprocessing) are held in memory only (:meth:`Dispatcher.live_status`):
-a restart queues an unfinished job again whatever step it had reached. Its
-end is written to SQLite in one transaction (its result file kept as the
-worker wrote it: the archive waits for a download), then announced through
-one condition variable, which long-poll requests wait on. A job cancelled or
-deleted while it runs has its worker killed at once (the supervisor hears
-the worker go, records the job and starts a replacement); one still queued
-is just taken off.
+is heard at once), within the device's walltime. Tiny jobs queued right
+behind each other go together, one message each way (:data:`BATCH_MAX`); a
+batch that fails as a whole has its jobs run again one by one. A job's steps
+(pending, running, postprocessing) are held in memory only
+(:meth:`Dispatcher.live_status`): a restart queues an unfinished job again
+whatever step it had reached. Its end is written to SQLite in one
+transaction (its result file kept as the worker wrote it: the archive waits
+for a download), then announced through one condition variable, which
+long-poll requests wait on. A job cancelled or deleted while it runs has its
+worker killed at once (the supervisor hears the worker go, records the job
+and starts a replacement); one still queued is just taken off.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import shutil
@@ -47,6 +50,15 @@ log = logging.getLogger("qibo_client.server")
 DEFAULT_RUNTIME = 1.0
 #: The statuses kept in memory only: a restart queues such a job again anyway.
 _LIVE_ONLY = frozenset({PENDING, RUNNING, POSTPROCESSING})
+#: At most this many tiny jobs go to a worker in one message.
+BATCH_MAX = 32
+#: A job is tiny (batched) when its circuit is a dict of at most this many characters,
+#: on at most this many qubits, with at most this many shots, on a device without a
+#: chip whose walltime is at least MIN_BATCH_WALLTIME seconds: it runs in milliseconds.
+TINY_CIRCUIT_CHARS = 20_000
+TINY_QUBITS = 10
+TINY_SHOTS = 10_000
+MIN_BATCH_WALLTIME = 1.0
 
 
 class Dispatcher:
@@ -68,6 +80,10 @@ class Dispatcher:
         self.work_dir = work_dir
         self.workers = workers
         self.runner = runner
+        #: The most tiny jobs sent to a worker in one message: batches only with the
+        #: default runner, whose jobs' time the server estimates (another runner may
+        #: take any time over any job; its deployment may still set this).
+        self.batch_max = BATCH_MAX if runner is None else 1
         self.recorder = Recorder(store, results_dir)
         self._changed = threading.Condition()
         self._queue: deque[str] = deque()
@@ -338,6 +354,8 @@ class Dispatcher:
     def _supervise(self, slot: int) -> None:
         worker: WorkerProcess | None = None
         workdir: Path | None = None
+        #: Jobs of a failed batch, still busy here: each runs alone, with its own walltime.
+        alone: deque[str] = deque()
         try:
             while not self._closing:
                 if worker is None:
@@ -350,12 +368,19 @@ class Dispatcher:
                     # killed here) never writes into the folder of the one replacing it.
                     workdir = self.work_dir / f"worker-{slot}.{uuid.uuid4().hex[:12]}"
                     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-                pid = self._next_job()
+                solo = bool(alone)
+                pid = alone.popleft() if solo else self._next_job()
                 if pid is None:
                     return
                 try:
                     assert workdir is not None
-                    if not self._run(worker, pid, workdir):
+                    batch = {} if solo else self._take_batch(pid)
+                    if batch:
+                        keep, left = self._run_batch(worker, pid, batch, workdir)
+                        alone.extend(left)
+                    else:
+                        keep = self._run(worker, pid, workdir)
+                    if not keep:
                         worker.kill()
                         worker = None
                 except Exception as error:  # a bug here must not stop the queue
@@ -367,10 +392,8 @@ class Dispatcher:
                         worker.kill()
                     worker = None
                 finally:
-                    with self._changed:
-                        self._busy.discard(pid)
-                        self._stopping.pop(pid, None)  # asked while its outcome was recorded
-                        self._changed.notify_all()
+                    if pid not in alone:
+                        self._done_with([pid])
         finally:
             if worker is not None:
                 worker.stop()
@@ -378,6 +401,142 @@ class Dispatcher:
                 shutil.rmtree(workdir, ignore_errors=True)
             with self._changed:
                 self._processes.pop(slot, None)
+
+    def _done_with(self, pids: list[str]) -> None:
+        """These jobs are no longer this supervisor's (ended, or stopped)."""
+        with self._changed:
+            for pid in pids:
+                self._busy.discard(pid)
+                self._stopping.pop(pid, None)  # asked while its outcome was recorded
+            self._changed.notify_all()
+
+    def _take_batch(self, pid: str) -> dict[str, Any]:
+        """Rows of queued jobs to send along with ``pid`` (taken off the queue, now busy):
+        when ``pid`` and the jobs right behind it are tiny. Leaves other workers their share."""
+        with self._changed:
+            share = min(self.batch_max - 1, len(self._queue) // max(self.workers, 1))
+            behind = list(itertools.islice(self._queue, share))
+        if not behind:
+            return {}
+        marks = ", ".join("?" for _ in range(len(behind) + 1))
+        rows = self.store.query(f"SELECT * FROM jobs WHERE pid IN ({marks})", (pid, *behind))
+        by_pid = {row["pid"]: row for row in rows}
+        if not self._tiny(by_pid.get(pid)):
+            return {}
+        taken: dict[str, Any] = {pid: by_pid[pid]}
+        with self._changed:
+            for follower in itertools.takewhile(lambda p: self._tiny(by_pid.get(p)), behind):
+                if not self._queue or self._queue[0] != follower:
+                    break  # the queue changed meanwhile
+                self._queue.popleft()
+                self._busy.add(follower)
+                taken[follower] = by_pid[follower]
+            if len(taken) > 1:
+                self._touch_queue()
+        return taken if len(taken) > 1 else {}
+
+    def _tiny(self, row: Any) -> bool:
+        if row is None or not row["circuit"].startswith("{"):
+            return False
+        device = self.config.device(row["device"])
+        return (
+            device is not None
+            and device.chip is None
+            and device.max_walltime_seconds >= MIN_BATCH_WALLTIME
+            and len(row["circuit"]) <= TINY_CIRCUIT_CHARS
+            and row["num_qubits"] <= TINY_QUBITS
+            and (row["nshots"] or 0) <= TINY_SHOTS
+        )
+
+    def _run_batch(
+        self, worker: WorkerProcess, pid: str, rows: dict[str, Any], workdir: Path
+    ) -> tuple[bool, list[str]]:
+        """Run tiny jobs (``pid`` first, then the others of ``rows``, all busy) in one
+        message to ``worker``; (worker still usable, jobs to run alone next).
+
+        When the batch fails as a whole (past the walltime, the worker gone), its jobs
+        are run again one by one, so each meets its own walltime; a job cancelled or
+        deleted meanwhile ends as such and kills the worker, as a single job does.
+        """
+        with self._changed:
+            stopped = {p: self._stopping.pop(p) for p in rows if p in self._stopping}
+            running = [p for p in rows if p not in stopped]
+            for p in running:
+                self._runs[p] = worker
+        finished: set[str] = set()
+        try:
+            for p, reason in stopped.items():
+                self._finish_stopped(p, reason)
+                finished.add(p)
+            if not running:
+                return True, []
+            devices = {p: self.config.device(rows[p]["device"]) for p in running}
+            tasks = []
+            for index, p in enumerate(running):
+                device = devices[p]
+                assert device is not None
+                tasks.append({
+                    "pid": p,
+                    "circuit": json.loads(rows[p]["circuit"]),
+                    "nshots": rows[p]["nshots"],
+                    "backend": device.backend,
+                    "max_qubits": device.max_num_qubits,
+                    "max_gates": device.max_gates,
+                    "workdir": str(workdir / f"batch-{index}"),
+                })  # fmt: skip
+            with self._changed:
+                for p in running:
+                    self._statuses[p] = RUNNING
+                    self._versions[p] = self._versions.get(p, 0) + 1
+                self._changed.notify_all()
+            walltime = min(d.max_walltime_seconds for d in devices.values() if d is not None)
+            answers = self._exchange_batch(worker, tasks, walltime)
+            with self._changed:
+                for p in running:
+                    self._runs.pop(p, None)
+                stopped = {p: self._stopping.pop(p) for p in running if p in self._stopping}
+            for p, reason in stopped.items():
+                self._finish_stopped(p, reason)
+                finished.add(p)
+            if answers is None:
+                if self._closing:  # they stay active, resumed at the next start
+                    finished.update(running)
+                    return False, []
+                return False, [p for p in running if p not in finished]
+            for index, (p, answer) in enumerate(zip(running, answers, strict=True)):
+                if p not in finished:
+                    self._finish(p, answer, worker.qibo_version, workdir / f"batch-{index}")
+                    finished.add(p)
+            return not stopped, []
+        except Exception:
+            for p in rows:
+                if p not in finished and p != pid:
+                    with contextlib.suppress(Exception):
+                        reason = "the server failed while running the job"
+                        self._finish(p, {"ok": False, "stderr": reason}, None)
+                    finished.add(p)
+            raise
+        finally:
+            self._done_with([p for p in finished if p != pid])
+
+    def _exchange_batch(
+        self, worker: WorkerProcess, tasks: list[dict[str, Any]], walltime: float
+    ) -> list[dict[str, Any]] | None:
+        """Send the tasks in one message and hear their answers in one; ``None`` when the
+        batch ran past ``walltime`` (the worker is killed) or the worker went away."""
+        deadline = time.monotonic() + walltime
+        try:
+            worker.send({"op": "run_many", "tasks": tasks})
+            while True:
+                message = worker.receive(max(deadline - time.monotonic(), 0.0))
+                if message is None:
+                    worker.terminate()
+                    return None
+                if message.get("event") == "done_many":
+                    answers: list[dict[str, Any]] = message["answers"]
+                    return answers
+        except WorkerGone:
+            return None
 
     def _run(self, worker: WorkerProcess, pid: str, workdir: Path) -> bool:
         """Run one job on ``worker``, whose results go in ``workdir``; False when the

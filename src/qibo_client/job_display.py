@@ -21,8 +21,9 @@ def fields(job: QiboJob) -> dict[str, Any]:
     }
     if job.queue_position is not None:
         shown["queue_position"] = job.queue_position
-    if job.results_folder is not None:
-        shown["results_folder"] = str(job.results_folder)
+    folder = getattr(job, "_results_folder", None)  # as stored so far: showing stores nothing
+    if folder is not None:
+        shown["results_folder"] = str(folder)
     return shown
 
 

@@ -166,7 +166,8 @@ class Client:
         check_submission_arguments(device, project, nshots, verbatim)
         if not self._versions_checked:
             self.check_client_server_qibo_versions()
-        submission = JobSubmission(raw, device, project, nshots, verbatim)
+        source = None if isinstance(circuit, (Mapping, str)) else circuit
+        submission = JobSubmission(raw, device, project, nshots, verbatim, source=source)
         if dry_run:
             return self.transport.dry_run(submission) or local_dry_run(submission)
         pid = self.transport.submit_job(

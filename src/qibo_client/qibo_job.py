@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,21 @@ def _quietly(action: Callable[[], object]) -> None:
     """Run a best-effort background step; its failure shows up later, where it matters."""
     with contextlib.suppress(Exception):
         action()
+
+
+#: The result stores whose loader is warmed already (or being warmed).
+_warmed: weakref.WeakSet[ResultStore] = weakref.WeakSet()
+
+
+def _warm_once(store: ResultStore) -> None:
+    """Import and warm ``store``'s loader in the background, once per store."""
+    try:
+        if store in _warmed:
+            return
+        _warmed.add(store)
+    except TypeError:  # a store that cannot be weakly referenced: warm it every time
+        pass
+    threading.Thread(target=_quietly, args=(store.prepare,), daemon=True).start()
 
 
 def _call_back(fn: Callable[[QiboJob], object], job: QiboJob) -> None:
@@ -93,8 +109,10 @@ class QiboJob:
         #: The server's latest answer about this job (``None`` before the first).
         self.info: JobInfo | None = None
 
-        self.results_folder: Path | None = None
-        self.results_path: Path | None = None
+        self._results_folder: Path | None = None
+        self._results_path: Path | None = None
+        #: The result was handed over in memory (an in-process server) and not yet stored.
+        self._unsaved = False
 
         self._given = (transport, result_store, renderer)
         self._adapters: Adapters | None = adapters
@@ -239,6 +257,12 @@ class QiboJob:
         """
         pid = validate_pid(self.pid)
         deadline = Deadline.after(timeout)
+        if not verbose and (self._status is None or self._status is QiboJobStatus.SUCCESS):
+            held = self.transport.held_result(pid)  # an in-process server's own object
+            if held is not None:
+                self._status, self._status_text = QiboJobStatus.SUCCESS, "success"
+                self._unsaved = self._results_folder is None
+                return held
         store = self.result_store
         stored = store.lookup(self.base_url, pid)
         if stored is not None and stored.result_file is not None:
@@ -249,9 +273,13 @@ class QiboJob:
         with following(self, verbose) as progress:
             status = self._status
             if status is None or not status.is_final:  # a final status never changes again
-                # Import and warm the loader while the job runs, not after it ends.
-                threading.Thread(target=_quietly, args=(store.prepare,), daemon=True).start()
+                _warm_once(store)  # import and warm the loader while the job runs
                 status = self._wait_final(wait, deadline, timeout, progress)
+            if status is QiboJobStatus.SUCCESS:
+                held = self.transport.held_result(pid)  # an in-process server's own object
+                if held is not None:
+                    self._unsaved = self._results_folder is None
+                    return held
             if self._wired().inline_results_only:
                 return job_results.inline_result(self, status)
             try:
@@ -304,8 +332,44 @@ class QiboJob:
         return {str(key): int(value) for key, value in result.frequencies().items()}
 
     def _keep(self, stored: StoredResult) -> None:
-        self.results_folder = stored.folder
-        self.results_path = stored.result_file
+        self._results_folder = stored.folder
+        self._results_path = stored.result_file
+        self._unsaved = False
+
+    @property
+    def results_folder(self) -> Path | None:
+        """The folder holding the job's downloaded result (``None`` before :meth:`result`).
+
+        A result an in-process server handed over in memory is stored there
+        the first time this (or :attr:`results_path`) is read.
+        """
+        self._store_handed_over()
+        return self._results_folder
+
+    @results_folder.setter
+    def results_folder(self, folder: Path | None) -> None:
+        self._results_folder = folder
+
+    @property
+    def results_path(self) -> Path | None:
+        """The result file in :attr:`results_folder` (``None`` when there is none)."""
+        self._store_handed_over()
+        return self._results_path
+
+    @results_path.setter
+    def results_path(self, path: Path | None) -> None:
+        self._results_path = path
+
+    def _store_handed_over(self) -> None:
+        if not self._unsaved:
+            return
+        self._unsaved = False
+        try:
+            self._keep(job_results.download(self, self.result_store, Deadline.after(None)))
+        except (QiboApiError, OSError, UnsafeResultError) as error:
+            self.renderer.show_message(
+                f"The result of job {self.pid} could not be stored: {error}", level="warning"
+            )
 
     # -- like concurrent.futures.Future ------------------------------------------------
 

@@ -6,6 +6,7 @@ reading installed packages' metadata.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 
 from packaging.version import InvalidVersion, Version
@@ -13,14 +14,16 @@ from packaging.version import InvalidVersion, Version
 from qibo_client.domain.records import ServerVersion
 
 
+@functools.cache
 def client_version() -> str:
-    """This package's version (``0+unknown`` in a bare source tree)."""
+    """This package's version (``0+unknown`` in a bare source tree); read once per process."""
     try:
         return importlib.metadata.version("qibo-client")
     except importlib.metadata.PackageNotFoundError:
         return "0+unknown"
 
 
+@functools.cache
 def local_qibo_version() -> str:
     """The installed qibo's version, read from its metadata (importing qibo takes seconds)."""
     try:

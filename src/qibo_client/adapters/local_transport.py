@@ -1,7 +1,8 @@
 """LocalServerTransport: the transport port served by an in-process Qibo server.
 
-``local://`` runs circuits on qibo's simulators inside this process (in warm
-worker processes), with no account and no network. ``local://`` keeps its
+``local://`` runs circuits on qibo's simulators inside this process (small
+ones in this very process, others in warm worker processes: see
+:mod:`qibo_client.server.lane`), with no account and no network. ``local://`` keeps its
 jobs in a temporary folder removed when the last client closes or the
 interpreter exits; ``local:///some/folder`` (or ``local://~/folder``) keeps
 them there across runs. One server runs per folder per process, shared by
@@ -64,6 +65,16 @@ def _data_dir(url: str) -> tuple[Path | None, int]:
     return Path(path).expanduser().resolve(), workers
 
 
+def _lane_wanted(url: str) -> bool:
+    """Whether a ``local://`` URL lets small jobs run in this process (``?lane=off``: no)."""
+    wanted = True
+    for value in parse_qs(urlsplit(url.strip()).query).get("lane", []):
+        if value.lower() not in ("on", "off", "1", "0", "true", "false"):
+            raise ConfigurationError(f"{url!r}: lane must be on or off, got {value!r}")
+        wanted = value.lower() in ("on", "1", "true")
+    return wanted
+
+
 class FileResultStream(ResultStream):
     """A result archive read from the server's disk in chunks."""
 
@@ -90,7 +101,9 @@ class LocalServerTransport(Transport):
         self.base_url = url
         self._folder, workers = _data_dir(url)
         self._token = token or DEFAULT_LOCAL_TOKEN
-        self._server = registry.acquire(self._folder, workers, self._token)
+        self._server = registry.acquire(
+            self._folder, workers, self._token, lane=_lane_wanted(url)
+        )
         self._closed = False
         self._lock = threading.Lock()
 
@@ -136,7 +149,16 @@ class LocalServerTransport(Transport):
 
     def submit_job(self, submission: JobSubmission, *, idempotency_key: str | None = None) -> str:
         body = submission_body(submission)
-        answer = self._call("POST", wire.JOBS_PATH, "submit", self._token, body, idempotency_key)
+        answer = self._call(
+            "POST",
+            wire.JOBS_PATH,
+            "submit",
+            self._token,
+            body,
+            idempotency_key,
+            in_process=True,
+            circuit=submission.source,
+        )
         return readers.read_submission_answer(answer)
 
     def get_job(
@@ -191,6 +213,10 @@ class LocalServerTransport(Transport):
         archive = self._call("GET", path, "result_archive", self._token, pid)
         with FileResultStream(archive) as stream:
             return receive(stream)
+
+    def held_result(self, pid: str) -> Any | None:
+        path = wire.job_path(readers.validate_pid(pid))
+        return self._call("GET", path, "held_result", self._token, pid)
 
     def delete_job(self, pid: str) -> JobDeletion:
         path = wire.job_path(readers.validate_pid(pid))

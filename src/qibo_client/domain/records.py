@@ -40,6 +40,9 @@ class JobSubmission:
     project: str = "personal"
     nshots: int | None = None
     verbatim: bool = False
+    #: The caller's own circuit object, which ``circuit`` was taken from: never sent;
+    #: an in-process server may run it as it is instead of rebuilding it.
+    source: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -40,21 +40,26 @@ class Admitted:
 
 def nesting_depth(value: object, limit: int = MAX_JSON_DEPTH) -> int:
     """How deep lists and dicts nest in ``value``, counted without recursion, up to ``limit + 1``."""
-    deepest, stack = 0, [(value, 1)]
+    if not isinstance(value, dict | list | tuple):
+        return 0
+    deepest, stack = 1, [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list | tuple):
-            deepest = max(deepest, depth)
+        if depth > deepest:
+            deepest = depth
             if deepest > limit:
                 return deepest
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list | tuple))
     return deepest
 
 
-def read_body(body: object) -> objects.Submission:
-    """The body's fields; :class:`ServerError` 400 when too deep, 422 when of the wrong shape."""
-    if nesting_depth(body) > MAX_JSON_DEPTH:
+def read_body(body: object, *, check_depth: bool = True) -> objects.Submission:
+    """The body's fields; :class:`ServerError` 400 when too deep, 422 when of the wrong shape.
+
+    ``check_depth=False`` for a body that was never JSON (an in-process caller's).
+    """
+    if check_depth and nesting_depth(body) > MAX_JSON_DEPTH:
         raise ServerError(
             400,
             f"the request body nests JSON arrays and objects more than {MAX_JSON_DEPTH} deep; "
@@ -87,8 +92,14 @@ def check_device(config: ServerConfig, name: str) -> DeviceConfig:
     return device
 
 
-def admit(job: objects.Submission, config: ServerConfig) -> Admitted:
-    """Check device, project, shots, circuit and cost; :class:`JobRefused` naming the first fault."""
+def admit(
+    job: objects.Submission, config: ServerConfig, *, facts: CircuitFacts | None = None
+) -> Admitted:
+    """Check device, project, shots, circuit and cost; :class:`JobRefused` naming the first fault.
+
+    ``facts`` given (the in-process lane read them from the caller's own circuit
+    object, which it runs instead of the dict) stand for the dict's checks.
+    """
     device = check_device(config, job.device)
     if job.project != PROJECT:
         raise JobRefused(
@@ -100,7 +111,7 @@ def admit(job: objects.Submission, config: ServerConfig) -> Admitted:
             f"nshots must be between 1 and {device.max_num_shots} on device "
             f"{device.name!r} (or null), got {job.nshots}"
         )
-    facts = circuit_facts(job.circuit, device)
+    facts = facts or circuit_facts(job.circuit, device)
     if facts.nqubits > device.max_num_qubits:
         raise JobRefused(
             f"the circuit has {facts.nqubits} qubits but device {device.name!r} simulates at "

@@ -47,8 +47,8 @@ def write_archive(dest: Path, files: dict[str, Path | bytes]) -> int:
 
 
 #: What a killed server may leave half-written in its results folder: temporary
-#: archives, and result files being written out (``<pid>.npy.partial.npy``).
-STALE_PATTERNS = (".*.tmp", "*.npy.partial.npy", "*.npy.partial")
+#: archives, and result files being written out (``<pid>.npy.<writer>.partial.npy``).
+STALE_PATTERNS = (".*.tmp", "*.partial.npy", "*.partial")
 
 
 def remove_stale_temporaries(folder: Path) -> None:

@@ -150,9 +150,17 @@ def _qubit(value: object, nqubits: int, where: str) -> int:
     return int(value)  # type: ignore[call-overload]
 
 
+def _plain_qubits(values: Sequence[Any], nqubits: int) -> bool:
+    """True when every value is a qubit index below ``nqubits`` (the common case, checked
+    without building the messages a refusal needs)."""
+    return all(type(q) is int and 0 <= q < nqubits for q in values)
+
+
 def _qubit_list(value: object, nqubits: int, where: str, minimum: int = 0) -> list[int]:
     if not isinstance(value, list | tuple) or not minimum <= len(value) <= nqubits:
         raise _refuse(where, f"must be a list of {minimum} to {nqubits} qubit indices")
+    if _plain_qubits(value, nqubits):
+        return list(value)
     return [_qubit(q, nqubits, f"{where}[{i}]") for i, q in enumerate(value)]
 
 
@@ -234,7 +242,11 @@ def _check_qubits_and_params(
     count = spec.qubits or len(args)
     if count < spec.min_qubits or len(args) < count:
         raise _refuse(f"{where}.init_args", f"must start with {count or spec.min_qubits} qubits")
-    qubits = [_qubit(q, nqubits, f"{where}.init_args[{i}]") for i, q in enumerate(args[:count])]
+    head = args[:count]
+    if _plain_qubits(head, nqubits):
+        qubits = list(head)
+    else:
+        qubits = [_qubit(q, nqubits, f"{where}.init_args[{i}]") for i, q in enumerate(head)]
     _distinct(qubits, f"{where}.init_args")
     _check_params(spec, args[count:], kwargs, where)
     return qubits
@@ -261,7 +273,7 @@ def _check_params(
         elif key == "delay":
             if not _is_int(value) or not 0 <= value <= 10**9:
                 raise _refuse(f"{where}.init_kwargs.delay", "must be a whole number >= 0")
-        else:
+        elif type(value) is not float or not abs(value) <= MAX_PARAMETER:  # else: fine as it is
             _number(value, f"{where}.{key}")
 
 

@@ -9,6 +9,7 @@ transport both call it, from many threads at once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -40,6 +41,7 @@ from qibo_client.server.costs import size
 from qibo_client.server.devices import forget_transpiled, load_transpiled
 from qibo_client.server.dispatch import Dispatcher
 from qibo_client.server.errors import JobRefused, ServerError
+from qibo_client.server.lane import InProcessLane, Ran
 from qibo_client.server.storage import DISK_FULL_DETAIL, is_disk_full, make_private
 from qibo_client.server.store import StateStore, now_iso
 
@@ -63,6 +65,9 @@ EXTENSIONS: tuple[str, ...] = (
     JOB_LIST_PIDS,
 )
 
+#: How long a submission's disk-quota check reuses a user's summed disk usage, in seconds.
+DISK_USAGE_SECONDS = 1.0
+
 #: The oldest client-side qibo this server accepts.
 MINIMUM_CLIENT_QIBO = "0.3.0"
 
@@ -70,6 +75,7 @@ MINIMUM_CLIENT_QIBO = "0.3.0"
 MINIMUM_CLIENT_VERSION = "0.2.0"
 
 
+@functools.cache
 def _installed_qibo_version() -> str:
     try:
         return importlib.metadata.version("qibo")
@@ -94,7 +100,10 @@ class QiboServer:
     ``workers`` worker processes run jobs in parallel. ``runner``, the import
     path ``"module:function"`` of a function run in the worker instead of the
     default one (:func:`qibo_client.server.worker.run_circuit_task`), lets a
-    deployment (or a test) change how a job is executed.
+    deployment (or a test) change how a job is executed. ``in_process`` (for
+    ``local://``: the server lives in its user's process) runs small jobs in
+    this process (:mod:`qibo_client.server.lane`); ``keep=False`` (a folder
+    removed at exit) lets their results stay in memory only.
     """
 
     def __init__(
@@ -104,11 +113,14 @@ class QiboServer:
         config: ServerConfig | None = None,
         workers: int = 1,
         runner: str | None = None,
+        in_process: bool = False,
+        keep: bool = True,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.config = config or ServerConfig.load(self.data_dir)
         self.store = StateStore(self.data_dir / "server.sqlite3")
+        self._disk_seen: dict[int, tuple[float, int]] = {}
         make_private(self.data_dir)  # emails, circuits, results and token hashes live here
         self.dispatcher = Dispatcher(
             self.store,
@@ -117,6 +129,12 @@ class QiboServer:
             work_dir=self.data_dir / "work",
             workers=max(int(workers), 1),
             runner=runner,
+            # A deployment's own runner decides how every job runs: no lane then.
+            lane=(
+                InProcessLane(self.data_dir / "results", keep=keep)
+                if in_process and runner is None
+                else None
+            ),
         )
 
     def __repr__(self) -> str:
@@ -221,9 +239,21 @@ class QiboServer:
         )
 
     def submit(
-        self, token: str, body: object, idempotency_key: str | None = None
+        self,
+        token: str,
+        body: object,
+        idempotency_key: str | None = None,
+        *,
+        in_process: bool = False,
+        circuit: Any = None,
     ) -> dict[str, str]:
         """Queue a job; ``{"pid": ...}``. A repeated ``idempotency_key`` gives the same pid.
+
+        ``in_process`` says the body is a Python object handed over in this
+        process, never parsed from JSON: its nesting is not bounded (the
+        circuit is still checked field by field). ``circuit``, the caller's
+        own qibo Circuit that ``body`` was made from, is what the in-process
+        lane runs when it runs the job at once, instead of one rebuilt from ``body``.
 
         Raises :class:`ServerError` (422) for a body of the wrong shape and
         :class:`JobRefused` for a job this server will not run as asked.
@@ -233,30 +263,53 @@ class QiboServer:
             not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 128
         ):
             raise ServerError(400, "the idempotency key must be a string of 1-128 characters")
-        submission = read_body(body)
-        body_hash = hashlib.sha256(
-            json.dumps(body, sort_keys=True, default=str).encode("utf-8")
-        ).hexdigest()
+        submission = read_body(body, check_depth=not in_process)
+        body_hash = ""
         if idempotency_key is not None:
-            with self.store.transaction() as db:
+            body_hash = hashlib.sha256(
+                json.dumps(body, sort_keys=True, default=str).encode("utf-8")
+            ).hexdigest()
+            with self.store.reading() as db:  # asked again when the job is written
                 earlier = idempotency.earlier_pid(
                     db, user["id"], idempotency_key, body_hash, self.config.idempotency_seconds
                 )
             if earlier:
                 return objects.submitted_object(earlier)
-        admitted = admit(submission, self.config)
+        lane = self.dispatcher.lane
+        facts = lane.facts_of(circuit, submission.circuit) if lane and in_process else None
+        admitted = admit(submission, self.config, facts=facts)
         pid = str(uuid.uuid4())
-        stamp = now_iso()
+        # A tiny job of an in-process server runs now (from a copy of the caller's own
+        # circuit, when given) and is written once, already ended.
+        ran = None
+        if lane is not None and lane.runs_now(admitted):
+            ran = lane.run(admitted, circuit)
+            lane.hold(pid, ran, owner=user["id"])
+        elif facts is not None:  # to be rebuilt from its dict: the dict's own checks
+            admitted = admit(submission, self.config)
         try:
             self.dispatcher.recorder.flush()
-            earlier = self._insert_job(user, admitted, pid, stamp, idempotency_key, body_hash)
+            earlier = self._insert_job(
+                user, admitted, pid, now_iso(), idempotency_key, body_hash, ran
+            )
         except (sqlite3.Error, OSError) as error:
+            if lane is not None:
+                lane.forget(pid)
             if is_disk_full(error):
                 raise ServerError(507, DISK_FULL_DETAIL) from None
             raise
+        except JobRefused:
+            if lane is not None:
+                lane.forget(pid)
+            raise
         if earlier:
+            if lane is not None:
+                lane.forget(pid)
             return objects.submitted_object(earlier)
-        self.dispatcher.enqueue(pid)
+        if ran is not None:
+            self.dispatcher.ended_here(pid, ran)
+        else:
+            self.dispatcher.enqueue(pid, admitted)
         return objects.submitted_object(pid)
 
     def _insert_job(
@@ -267,8 +320,12 @@ class QiboServer:
         stamp: str,
         idempotency_key: str | None,
         body_hash: str,
+        ran: Ran | None = None,
     ) -> str | None:
-        """Write the job, charge the quota and remember the key; an earlier pid for the key."""
+        """Write the job, charge the quota and remember the key; an earlier pid for the key.
+
+        A job already ``ran`` (the in-process lane) is written ended, its time charged too.
+        """
         job, device = admitted.job, admitted.device
         max_age = self.config.idempotency_seconds
         with self.store.transaction() as db:
@@ -279,24 +336,29 @@ class QiboServer:
                 if earlier:
                     return earlier
             self._check_quota(db, user, device.name, job.nshots or 0)
+            columns: dict[str, Any] = {
+                "pid": pid,
+                "user_id": user["id"],
+                "project": job.project,
+                "device": device.name,
+                "circuit": json.dumps(job.circuit),
+                "nshots": job.nshots,
+                "num_qubits": admitted.cost.nqubits,
+                "verbatim": int(job.verbatim),
+                "status": QUEUEING,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            spent: dict[str, float] = {"jobs": 1, "shots": job.nshots or 0}
+            if ran is not None:
+                lane = self.dispatcher.lane
+                columns.update(ran.fields(lane.qibo_version if lane is not None else ""))
+                spent["seconds"] = float(ran.outcome["runtime"])
             db.execute(
-                "INSERT INTO jobs (pid, user_id, project, device, circuit, nshots, num_qubits,"
-                " verbatim, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    pid,
-                    user["id"],
-                    job.project,
-                    device.name,
-                    json.dumps(job.circuit),
-                    job.nshots,
-                    admitted.cost.nqubits,
-                    int(job.verbatim),
-                    QUEUEING,
-                    stamp,
-                    stamp,
-                ),
+                f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                tuple(columns.values()),
             )
-            StateStore.charge(db, user["id"], device.name, jobs=1, shots=job.nshots or 0)
+            StateStore.charge(db, user["id"], device.name, **spent)
             if idempotency_key is not None:
                 idempotency.remember(db, user["id"], idempotency_key, pid, body_hash, stamp)
         return None
@@ -350,8 +412,8 @@ class QiboServer:
             raise
         if earlier:
             return objects.batch_submitted_object(earlier)
-        for pid in pids:
-            self.dispatcher.enqueue(pid)
+        for pid, job in zip(pids, admitted, strict=True):
+            self.dispatcher.enqueue(pid, job)
         return objects.batch_submitted_object(pids)
 
     def _insert_batch(
@@ -457,8 +519,7 @@ class QiboServer:
             )
         if left["seconds_left"] <= 0:
             raise JobRefused(f"time quota exhausted on device {device!r}: no seconds left")
-        disk = self._disk(user)
-        if disk["kbs_left"] <= 0:
+        if self._disk_used(user["id"]) >= self.config.disk_kbs_max * 1024:
             raise JobRefused(
                 "disk quota exhausted: delete old jobs (client.delete_all_jobs()) to make room"
             )
@@ -528,6 +589,13 @@ class QiboServer:
             detail = f"the server could not pack job {pid}'s result: {error}"
             raise ServerError(500, detail) from error
 
+    def held_result(self, token: str, pid: str) -> Any | None:
+        """The qibo result object the in-process lane holds for one of the caller's jobs."""
+        lane = self.dispatcher.lane
+        if lane is None:
+            return None
+        return lane.held(pid, owner=self._user(token)["id"])
+
     def cancel_job(self, token: str, pid: str) -> dict[str, Any]:
         """Stop one of the caller's jobs (extension ``cancel``): taken off the queue, or its
         worker killed at once. It ends ``error`` with ``"cancelled": true``, recorded
@@ -562,6 +630,17 @@ class QiboServer:
             idempotency.forget_job(db, pid)
         self.dispatcher.forget(pid)
         forget_transpiled(self.dispatcher.results_dir, pid)
+
+    def _disk_used(self, user_id: int) -> int:
+        """Bytes the user's jobs keep on disk, as summed at most ``DISK_USAGE_SECONDS`` ago
+        (a sum over all their jobs: not redone for every submission of a batch)."""
+        now = time.monotonic()
+        seen = self._disk_seen.get(user_id)
+        if seen is not None and now - seen[0] < DISK_USAGE_SECONDS:
+            return seen[1]
+        used = self.store.disk_bytes(user_id)
+        self._disk_seen[user_id] = (now, used)
+        return used
 
     def _disk(self, user: Any) -> dict[str, Any]:
         used = self.store.disk_bytes(user["id"]) / 1024

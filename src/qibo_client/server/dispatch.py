@@ -38,10 +38,13 @@ from qibo_client.protocol.wire import (
     RESULTS_FILE,
     RUNNING,
 )
+from qibo_client.server.admission import Admitted
 from qibo_client.server.archives import remove_stale_temporaries
 from qibo_client.server.config import DeviceConfig, ServerConfig
+from qibo_client.server.lane import InProcessLane, Ran, record_end
 from qibo_client.server.outcomes import Recorder
 from qibo_client.server.pool import WorkerGone, WorkerProcess
+from qibo_client.server.storage import is_disk_full
 from qibo_client.server.store import StateStore, now_iso
 
 log = logging.getLogger("qibo_client.server")
@@ -73,6 +76,7 @@ class Dispatcher:
         work_dir: Path,
         workers: int,
         runner: str | None,
+        lane: InProcessLane | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -85,7 +89,14 @@ class Dispatcher:
         #: take any time over any job; its deployment may still set this).
         self.batch_max = BATCH_MAX if runner is None else 1
         self.recorder = Recorder(store, results_dir)
-        self._changed = threading.Condition()
+        #: Runs small jobs in this process (``local://``), else ``None``: workers run all.
+        self.lane = lane
+        lock = threading.RLock()
+        #: Every change of a job, for those waiting on one (long-polls, cancels, idleness).
+        self._changed = threading.Condition(lock)
+        #: Work for the supervisors (a job queued, or closing): a job's every change
+        #: does not wake them, which would cost a thread switch per change.
+        self._work = threading.Condition(lock)
         self._queue: deque[str] = deque()
         self._busy: set[str] = set()
         #: The worker running each busy job, once its task is on the way.
@@ -123,6 +134,9 @@ class Dispatcher:
             )
             self._touch_queue()
             self._changed.notify_all()
+            self._work.notify_all()
+        if self.lane is not None:
+            self.lane.start(self._lane_started, self._lane_ended)
         for slot in range(self.workers):
             thread = threading.Thread(
                 target=self._supervise, args=(slot,), name=f"qibo-server-worker-{slot}", daemon=True
@@ -136,7 +150,10 @@ class Dispatcher:
                 return
             self._closing = True
             self._changed.notify_all()
+            self._work.notify_all()
             processes = list(self._processes.values())
+        if self.lane is not None:
+            self.lane.close()  # jobs it had not started stay queued on disk
         for process in processes:
             process.terminate()
         for thread in self._threads:
@@ -162,17 +179,28 @@ class Dispatcher:
             self._versions[pid] = self._versions.get(pid, 0) + 1
             self._changed.notify_all()
 
-    def enqueue(self, pid: str) -> None:
+    def enqueue(self, pid: str, admitted: Admitted | None = None) -> None:
+        """Queue a job: for the in-process lane when it takes it, else for a worker."""
+        if self.lane is not None and admitted is not None and self.lane.takes(admitted):
+            with self._changed:
+                self._busy.add(pid)
+                self._statuses[pid] = QUEUEING
+                self._touch_queue()
+            self.lane.queue(pid, admitted)
+            return
         with self._changed:
             self._queue.append(pid)
             self._statuses[pid] = QUEUEING
             self._touch_queue()
             self._changed.notify_all()
+            self._work.notify_all()
 
     def forget(self, pid: str) -> None:
         """The job was deleted: drop it from the queue, stop its run, remove its files."""
         self._stop(pid, "delete")
         self.recorder.forget(pid)
+        if self.lane is not None:
+            self.lane.forget(pid)
         self.recorder.discard(pid)
         self._announce(pid, None)
 
@@ -293,8 +321,8 @@ class Dispatcher:
         return self.recorder.archive(pid, getattr(self, "lane", None))
 
     def _next_job(self) -> str | None:
-        with self._changed:
-            self._changed.wait_for(lambda: self._closing or bool(self._queue))
+        with self._work:
+            self._work.wait_for(lambda: self._closing or bool(self._queue))
             if self._closing:
                 return None
             pid = self._queue.popleft()
@@ -332,8 +360,8 @@ class Dispatcher:
                 )
                 if failures >= 3:
                     self._fail_next(f"the server could not start a worker process: {error}")
-                with self._changed:
-                    self._changed.wait_for(lambda: self._closing, timeout=min(2**failures, 30))
+                with self._work:
+                    self._work.wait_for(lambda: self._closing, timeout=min(2**failures, 30))
         return None
 
     def _worker_env(self) -> dict[str, str]:
@@ -361,6 +389,8 @@ class Dispatcher:
                 if worker is None:
                     if workdir is not None:
                         shutil.rmtree(workdir, ignore_errors=True)
+                    if self.lane is not None and not alone and not self._work_for_a_worker():
+                        return
                     worker = self._start_worker(slot)
                     if worker is None:
                         return
@@ -642,3 +672,70 @@ class Dispatcher:
         if runtime and status is not None:
             self._runtimes.append(float(runtime))
         self._announce(pid, status)
+
+    # -- the in-process lane (``local://``) ----------------------------------------------
+
+    def _work_for_a_worker(self) -> bool:
+        """With the in-process lane, a worker starts only once a job needs one (its
+        start, importing qibo, takes seconds of a core the caller may be using)."""
+        with self._work:
+            self._work.wait_for(lambda: self._closing or bool(self._queue))
+            return not self._closing
+
+    @property
+    def live_workers(self) -> int:
+        """How many worker processes are running now."""
+        with self._changed:
+            return len(self._processes)
+
+    def ended_here(self, pid: str, ran: Ran) -> None:
+        """A job run in the submitting thread was recorded, already ended: announce it."""
+        self._runtimes.append(float(ran.outcome["runtime"]))
+        self._announce(pid, ran.status)
+
+    def _lane_started(self, pid: str) -> bool:
+        """The lane takes ``pid`` up: False when it was cancelled or deleted meanwhile."""
+        with self._changed:
+            stopped = self._stopping.pop(pid, None)
+        if stopped is None:
+            self._announce(pid, RUNNING)
+            return True
+        try:
+            self._finish_stopped(pid, stopped, None)
+        finally:
+            self._release(pid)
+        return False
+
+    def _lane_ended(self, pid: str, ran: Ran) -> None:
+        """Record the end of a job the lane ran (one transaction) and announce it."""
+        assert self.lane is not None
+        try:
+            with self._changed:
+                stopped = self._stopping.pop(pid, None)
+            if stopped is not None:  # cancelled or deleted while it ran
+                self._finish_stopped(pid, stopped, None)
+                return
+            row = self.store.job(pid)
+            if row is None:  # deleted while it ran
+                return
+            self.lane.hold(pid, ran, owner=row["user_id"])
+            try:
+                recorded = record_end(self.store, pid, ran.fields(self.lane.qibo_version))
+            except Exception as error:
+                if not is_disk_full(error):
+                    raise
+                self.lane.forget(pid)
+                self._finish(pid, {"ok": False, "stderr": str(error)}, None)
+                return
+            if not recorded:  # deleted while it ran
+                self.lane.forget(pid)
+                return
+            self.ended_here(pid, ran)
+        finally:
+            self._release(pid)
+
+    def _release(self, pid: str) -> None:
+        with self._changed:
+            self._busy.discard(pid)
+            self._stopping.pop(pid, None)
+            self._changed.notify_all()

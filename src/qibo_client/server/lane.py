@@ -47,6 +47,7 @@ from typing import Any
 from qibo_client.protocol.readers import validate_pid
 from qibo_client.protocol.wire import ERROR, SUCCESS
 from qibo_client.server.admission import Admitted
+from qibo_client.server.circuit_checks import CircuitFacts
 from qibo_client.server.store import StateStore, now_iso
 
 log = logging.getLogger("qibo_client.server")
@@ -164,6 +165,26 @@ class InProcessLane:
             and "qibo" in sys.modules
         )
 
+    def facts_of(self, source: Any, raw: object) -> CircuitFacts | None:
+        """The size of the caller's own qibo Circuit ``source``, read from the object (no
+        walk of its dict), when it is the circuit ``raw`` was made from; else ``None``.
+
+        Only for a job run at once, from a copy of ``source``: one rebuilt from its
+        dict (later, or in a worker) has the dict checked field by field.
+        """
+        if "qibo" not in sys.modules or not isinstance(raw, dict):
+            return None
+        import qibo
+        from qibo.gates import M
+
+        if not isinstance(source, qibo.Circuit) or raw.get("nqubits") != source.nqubits:
+            return None
+        queue = source.queue
+        if len(raw.get("queue") or ()) != len(queue):
+            return None
+        measured = {q for gate in queue if isinstance(gate, M) for q in gate.target_qubits}
+        return CircuitFacts(source.nqubits, bool(source.density_matrix), len(queue), len(measured))
+
     def runs_now(self, admitted: Admitted) -> bool:
         """True when ``admitted`` is run at once, in the submitting thread."""
         return admitted.cost.estimated_seconds <= NOW_SECONDS and self.takes(admitted)
@@ -203,11 +224,9 @@ class InProcessLane:
 
     def _execute(self, circuit: Any, nshots: int | None, source: Any, nqubits: int) -> Any:
         import qibo
-        from qibo.backends import construct_backend
 
         if self._backend is None:
-            # Our own backend object: the user's global backend and its settings stay theirs.
-            self._backend = construct_backend(LANE_BACKEND)
+            self._backend = _numpy_backend()
             self._qibo_version = str(qibo.__version__)
         if isinstance(source, qibo.Circuit) and source.nqubits == nqubits:
             # A copy: running a circuit leaves its samples in its measurement gates.
@@ -271,20 +290,21 @@ class InProcessLane:
 
     def write_result(self, pid: str, path: Path) -> bool:
         """Write ``pid``'s result to ``path`` (qibo's ``dump``); False when none is here."""
-        with self._held_lock:
-            self._held_lock.wait_for(lambda: pid not in self._writing or pid in self._held)
-            entry = self._held.get(pid)
-        if entry is not None:
-            _dump(entry[0], path)
-            return True
         try:
             spilled = self._spilled(pid)
         except ValueError:
             return False
-        if not spilled.is_file():
-            return False
-        _dump_copy(spilled, path)
-        return True
+        with self._held_lock:  # a write-out under way ends first: one writer per file
+            self._held_lock.wait_for(lambda: pid not in self._writing)
+            entry = self._held.get(pid)
+        if spilled.is_file():
+            if spilled != path:
+                _dump_copy(spilled, path)
+            return True
+        if entry is not None:
+            _dump(entry[0], path)
+            return True
+        return False
 
     def _spilled(self, pid: str) -> Path:
         return self.spill_dir / f"{validate_pid(pid)}.npy"
@@ -321,6 +341,21 @@ def record_end(store: StateStore, pid: str, fields: dict[str, Any]) -> bool:
     return True
 
 
+def _numpy_backend() -> Any:
+    """qibo's numpy simulator at double precision, as a worker runs it.
+
+    The user's own global backend object when it is exactly that (calling a
+    circuit uses it too; making another takes milliseconds), else a new one:
+    the global backend, and its settings, stay the user's either way.
+    """
+    from qibo import backends
+
+    current: Any = getattr(getattr(backends, "_Global", None), "_backend", None)
+    if type(current) is backends.NumpyBackend and str(current.dtype) == "complex128":
+        return current
+    return backends.construct_backend(LANE_BACKEND)
+
+
 def _frequencies(result: Any) -> dict[str, int] | None:
     from qibo.result import MeasurementOutcomes
 
@@ -341,7 +376,7 @@ def _dump(result: Any, path: Path) -> None:
 
     if isinstance(result, MeasurementOutcomes):
         result.samples()
-    partial = path.with_name(path.name + ".partial.npy")
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.partial.npy")
     result.dump(str(partial))
     os.replace(partial, path)
 
@@ -349,6 +384,6 @@ def _dump(result: Any, path: Path) -> None:
 def _dump_copy(source: Path, path: Path) -> None:
     import shutil
 
-    partial = path.with_name(path.name + ".partial")
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
     shutil.copyfile(source, partial)
     os.replace(partial, path)

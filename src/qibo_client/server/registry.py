@@ -30,13 +30,20 @@ _registry: dict[Path | None, _Entry] = {}
 _registry_lock = threading.Lock()
 
 
-def acquire(folder: Path | None, workers: int, token: str) -> QiboServer:
-    """The running server of ``folder`` (started if need be), with ``token`` as a user."""
+def acquire(folder: Path | None, workers: int, token: str, *, lane: bool = True) -> QiboServer:
+    """The running server of ``folder`` (started if need be), with ``token`` as a user.
+
+    ``workers`` and ``lane`` (small jobs run in this process) are those of the
+    first client to name the folder; later ones share its server as it is.
+    """
     with _registry_lock:
         entry = _registry.get(folder)
         if entry is None:
             data_dir = folder or Path(tempfile.mkdtemp(prefix="qibo-local-"))
-            entry = _Entry(QiboServer(data_dir, workers=workers), temporary=folder is None)
+            server = QiboServer(
+                data_dir, workers=workers, in_process=lane, keep=folder is not None
+            )
+            entry = _Entry(server, temporary=folder is None)
             entry.server.start()
             _registry[folder] = entry
         entry.users += 1

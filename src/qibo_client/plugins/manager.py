@@ -31,7 +31,7 @@ import inspect
 import re
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pluggy
@@ -55,6 +55,33 @@ _KINDS = (
 _HOOK_NAMES = tuple(name for _, name in _KINDS)
 
 
+class PackageLabels(dict[str, str]):
+    """Plugin name -> ``"distribution version"``, read from a distribution's metadata
+    only when asked (parsing it takes a millisecond per distribution, at every start)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._unread: dict[str, Callable[[], str]] = {}
+
+    def defer(self, name: str, label: Callable[[], str]) -> None:
+        """``name``'s label is ``label()``, called the first time it is asked for."""
+        self._unread[name] = label
+
+    def __missing__(self, name: str) -> str:
+        self[name] = label = self._unread.pop(name)()  # KeyError for a name never registered
+        return label
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name) or name in self._unread
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """``name``'s label (read now if need be), else ``default``."""
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+
 class QiboPluginManager(pluggy.PluginManager):
     """A pluggy manager that refuses, at registration, a plugin with a hook matching no spec.
 
@@ -65,7 +92,7 @@ class QiboPluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
         self.add_hookspecs(hookspecs)
-        self.packages: dict[str, str] = {}
+        self.packages = PackageLabels()
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin``; raise :class:`pluggy.PluginValidationError` for an unknown hook.
@@ -106,7 +133,11 @@ def _canonical(name: str) -> str:
 
 def _load_order(entry_point: importlib.metadata.EntryPoint) -> tuple[str, str]:
     dist = entry_point.dist
-    return (_canonical(dist.name) if dist is not None else "", entry_point.name)
+    if dist is None:
+        return ("", entry_point.name)
+    # The name from the metadata folder's own name where the stdlib offers it (no parsing).
+    name = getattr(dist, "_normalized_name", None) or dist.name
+    return (_canonical(name), entry_point.name)
 
 
 def installed_entry_points() -> list[importlib.metadata.EntryPoint]:
@@ -140,7 +171,6 @@ def _register_entry_point(
 ) -> None:
     """Load and register one entry point inside its own guard; warn and skip on failure."""
     dist = entry_point.dist
-    package = f"{dist.name} {dist.version}" if dist is not None else "unknown"
     name = entry_point.name
     if manager.has_plugin(name):  # a built-in's name, or one two distributions chose
         name = f"{dist.name if dist is not None else 'unknown'}:{name}"
@@ -150,6 +180,7 @@ def _register_entry_point(
             return  # a built-in declared in our own pyproject.toml, or one object twice
         manager.register(plugin, name=name)
     except Exception as error:  # a third party's bug must not stop ours
+        package = f"{dist.name} {dist.version}" if dist is not None else "unknown"
         warnings.warn(
             f"qibo-client plugin {entry_point.name!r} ({entry_point.value}, from {package}) "
             f"is skipped: {error}",
@@ -157,7 +188,10 @@ def _register_entry_point(
             stacklevel=2,
         )
         return
-    manager.packages[name] = package
+    if dist is None:
+        manager.packages[name] = "unknown"
+    else:
+        manager.packages.defer(name, lambda: f"{dist.name} {dist.version}")
 
 
 def build_plugin_manager(
@@ -168,10 +202,9 @@ def build_plugin_manager(
     Most code wants :func:`get_plugin_manager`, which builds one per process.
     """
     manager = QiboPluginManager()
-    ours = _our_package()
     for name, plugin in builtin.PLUGINS.items():
         manager.register(plugin, name=name)
-        manager.packages[name] = ours
+        manager.packages.defer(name, _our_package)
     for entry_point in installed_entry_points() if entry_points is None else entry_points:
         _register_entry_point(manager, entry_point)
     return manager
@@ -252,7 +285,7 @@ def list_plugins() -> list[PluginInfo]:
     for kind, hook_name in _KINDS:
         for impl, found in reversed(_offers(manager, hook_name)):
             offering.add(impl.plugin_name)
-            package = manager.packages.get(impl.plugin_name, RUN_TIME)
+            package = manager.packages.get(impl.plugin_name) or RUN_TIME
             rows.extend(PluginInfo(kind, item.name, package, item.description) for item in found)
     for name, plugin in manager.list_name_plugin():
         if name not in offering and name in manager.packages:

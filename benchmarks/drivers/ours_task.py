@@ -166,11 +166,16 @@ def _bell(qibo: Any, index: int) -> Any:
     return circuit
 
 
-def _server_pace(server_class: Any, workers: int, bodies: list[dict[str, Any]]) -> float:
-    """Seconds for a fresh, warm in-process server to take every body and answer its counts."""
+def _server_pace(
+    server_class: Any, workers: int, bodies: list[dict[str, Any]], *, lane: bool = False
+) -> float:
+    """Seconds for a fresh, warm in-process server to take every body and answer its counts.
+
+    ``lane``: the server ``local://`` makes (small jobs run in this process).
+    """
     token = "bench-pace"
     folder = tempfile.mkdtemp(prefix="qibo-pace-")
-    server = server_class(folder, workers=workers)
+    server = server_class(folder, workers=workers, in_process=lane, keep=not lane)
     try:
         server.start()
         server.add_user(token)
@@ -214,6 +219,7 @@ def task_server_pace(args: dict[str, Any]) -> dict[str, Any]:
     ]  # fmt: skip
     found: dict[str, list[float]] = {"qibo": [], "local": []}
     found.update({f"server {w}": [] for w in args["workers"]})
+    found["server lane"] = []
     with Client("", "local://") as client:
         _counts(
             client.run_circuit(circuits[0], "numpy", nshots=nshots).result(verbose=False), nshots
@@ -225,6 +231,7 @@ def task_server_pace(args: dict[str, Any]) -> dict[str, Any]:
             found["qibo"].append(time.perf_counter() - started)
             for workers in args["workers"]:
                 found[f"server {workers}"].append(_server_pace(QiboServer, workers, bodies))
+            found["server lane"].append(_server_pace(QiboServer, 1, bodies, lane=True))
             client.delete_all_jobs()
             started = time.perf_counter()
             jobs = client.run_circuits(circuits, device="numpy", nshots=nshots)

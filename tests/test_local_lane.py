@@ -203,3 +203,12 @@ def test_a_lane_setting_that_is_neither_on_nor_off_is_refused():
 
     with pytest.raises(ConfigurationError, match="lane must be on or off"):
         Client("", "local://?lane=maybe")
+
+
+def test_local_submissions_send_no_generated_idempotency_key(tmp_path):
+    # An in-process server answers or raises: no outcome to recover, no key to store.
+    with Client("", f"local://{tmp_path}/keys") as local:
+        local.run_circuit(sampling(), device="numpy", nshots=10).result(verbose=False)
+        local.run_circuit(sampling(), device="numpy", nshots=10, idempotency_key="mine")
+        rows = local.transport._server.store.query("SELECT key FROM idempotency_keys")
+        assert [row["key"] for row in rows] == ["mine"]

@@ -141,6 +141,10 @@ class Client:
             self.renderer.show_message(warning, level="warning")
         self._versions_checked = True
 
+    def _new_key(self) -> str | None:
+        """An idempotency key for a submission, where its outcome can be lost on the way."""
+        return uuid.uuid4().hex if self.transport.outcome_can_be_lost else None
+
     def run_circuit(
         self,
         circuit: Any,
@@ -156,8 +160,9 @@ class Client:
 
         Raises :class:`JobPostServerError` if the server refuses the job. The
         version check runs once per client, not before every submission.
-        ``idempotency_key`` (generated when not given) lets a server that
-        supports it recognise a repeated submission. ``dry_run=True`` runs
+        ``idempotency_key`` (generated when not given, where a submission's
+        outcome can be lost on a network) lets a server that supports it
+        recognise a repeated submission. ``dry_run=True`` runs
         nothing and returns a :class:`~qibo_client.domain.records.DryRunReport`
         of what the job would cost (checked by the server when it has the
         ``dry-run`` extension, else only by this client, saying what is unknown).
@@ -171,7 +176,7 @@ class Client:
         if dry_run:
             return self.transport.dry_run(submission) or local_dry_run(submission)
         pid = self.transport.submit_job(
-            submission, idempotency_key=idempotency_key or uuid.uuid4().hex
+            submission, idempotency_key=idempotency_key or self._new_key()
         )
         self.pid = pid
         return self._job(pid, circuit=raw, nshots=nshots, device=device, project=project)
@@ -300,7 +305,7 @@ class Client:
             chunk = range(start, min(start + MAX_BATCH_JOBS, len(raws)))
             batch = [JobSubmission(raws[i], device, project, nshots, verbatim) for i in chunk]
             try:
-                pids = self.transport.submit_jobs(batch, idempotency_key=uuid.uuid4().hex)
+                pids = self.transport.submit_jobs(batch, idempotency_key=self._new_key())
             except Exception as error:  # kept for the caller, with the jobs queued meanwhile
                 failed[start] = error
                 continue

@@ -116,6 +116,10 @@ class LocalServerTransport(Transport):
 
         return frozenset(EXTENSIONS)
 
+    @property
+    def outcome_can_be_lost(self) -> bool:
+        return False  # the server is called in this process: it answers or raises
+
     def _call(self, method: str, path: str, operation: str, *args: Any, **kwargs: Any) -> Any:
         from qibo_client.server.errors import JobRefused, ServerError
 

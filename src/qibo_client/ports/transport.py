@@ -95,6 +95,13 @@ class Transport(ABC):
         return "long-poll" in self.extensions
 
     @property
+    def outcome_can_be_lost(self) -> bool:
+        """True when a submission can end with its outcome unknown (a network between
+        client and server), so the client sends an ``Idempotency-Key`` the user can
+        repeat it with. An in-process server answers or raises: it says False."""
+        return True
+
+    @property
     def lists_by_pid(self) -> bool:
         """True when ``list_jobs(pids=...)`` asks the server for only those jobs (extension
         ``job-list-pids``), so that following a few jobs costs a few rows, not the whole list.

@@ -41,6 +41,7 @@ EXAMPLES = int(os.environ.get("QIBO_CLIENT_SCHEMA_EXAMPLES", "25"))
 OPERATIONS = (
     "GET /api/qibo_version/",
     "POST /api/jobs/",
+    "POST /api/jobs/batch/",
     "POST /api/jobs/dry_run/",
     "GET /api/jobs/",
     "DELETE /api/jobs/bulk_delete/",

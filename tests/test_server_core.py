@@ -164,7 +164,15 @@ def test_version_and_extensions(server):
         "minimum_qibo_version": "0.3.0",
         "minimum_client_version": "0.2.0",
     }
-    assert EXTENSIONS == ("long-poll", "idempotency", "cancel", "dry-run", "job-list")
+    assert EXTENSIONS == (
+        "long-poll",
+        "idempotency",
+        "cancel",
+        "dry-run",
+        "job-list",
+        "batch",
+        "job-list-pids",
+    )
 
 
 # -- quotas ------------------------------------------------------------------------------

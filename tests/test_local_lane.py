@@ -41,6 +41,14 @@ def body(circuit: Circuit, nshots: int | None = 500) -> dict:
     }
 
 
+def downloaded_counts(server: QiboServer, pid: str, folder) -> dict[str, int]:
+    """The counts of the job's result as a download gives it (the published client's way)."""
+    with tarfile.open(server.result_archive(TOKEN, pid), "r:gz") as tar:
+        tar.extractall(folder, filter="data")
+    loaded = qibo.result.load_result(str(next(folder.rglob("results.npy"))))
+    return {str(k): int(v) for k, v in loaded.frequencies().items()}
+
+
 @pytest.fixture
 def server(tmp_path):
     with QiboServer(tmp_path / "data", in_process=True, keep=False) as running:
@@ -97,11 +105,7 @@ def test_a_bigger_job_runs_in_the_lane_thread_and_is_followed_like_any(server):
 def test_a_download_writes_the_held_result_in_the_published_format(server, tmp_path):
     pid = server.submit(TOKEN, body(sampling()))["pid"]
     counts = server.get_job(TOKEN, pid)["frequencies"]
-    archive = server.result_archive(TOKEN, pid)
-    with tarfile.open(archive, "r:gz") as tar:
-        tar.extractall(tmp_path / "out", filter="data")
-    loaded = qibo.result.load_result(str(next((tmp_path / "out").rglob("results.npy"))))
-    assert {str(k): int(v) for k, v in loaded.frequencies().items()} == counts
+    assert downloaded_counts(server, pid, tmp_path / "out") == counts
 
 
 def test_results_spill_to_disk_beyond_the_memory_budget(server, tmp_path):
@@ -109,11 +113,7 @@ def test_results_spill_to_disk_beyond_the_memory_budget(server, tmp_path):
     pids = [server.submit(TOKEN, body(sampling()))["pid"] for _ in range(4)]
     first = pids[0]
     counts = server.get_job(TOKEN, first)["frequencies"]
-    archive = server.result_archive(TOKEN, first)
-    with tarfile.open(archive, "r:gz") as tar:
-        tar.extractall(tmp_path / "spilled", filter="data")
-    loaded = qibo.result.load_result(str(next((tmp_path / "spilled").rglob("results.npy"))))
-    assert {str(k): int(v) for k, v in loaded.frequencies().items()} == counts
+    assert downloaded_counts(server, first, tmp_path / "spilled") == counts
 
 
 def test_a_kept_folder_keeps_results_for_the_next_server(tmp_path):
@@ -123,11 +123,7 @@ def test_a_kept_folder_keeps_results_for_the_next_server(tmp_path):
         pid = first.submit(TOKEN, body(sampling()))["pid"]
         counts = first.get_job(TOKEN, pid)["frequencies"]
     with QiboServer(folder) as second:  # no lane, another process's view
-        archive = second.result_archive(TOKEN, pid)
-        with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(tmp_path / "again", filter="data")
-    loaded = qibo.result.load_result(str(next((tmp_path / "again").rglob("results.npy"))))
-    assert {str(k): int(v) for k, v in loaded.frequencies().items()} == counts
+        assert downloaded_counts(second, pid, tmp_path / "again") == counts
 
 
 def test_deleting_a_job_drops_its_held_result(server):

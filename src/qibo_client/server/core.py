@@ -336,29 +336,7 @@ class QiboServer:
                 if earlier:
                     return earlier
             self._check_quota(db, user, device.name, job.nshots or 0)
-            columns: dict[str, Any] = {
-                "pid": pid,
-                "user_id": user["id"],
-                "project": job.project,
-                "device": device.name,
-                "circuit": json.dumps(job.circuit),
-                "nshots": job.nshots,
-                "num_qubits": admitted.cost.nqubits,
-                "verbatim": int(job.verbatim),
-                "status": QUEUEING,
-                "created_at": stamp,
-                "updated_at": stamp,
-            }
-            spent: dict[str, float] = {"jobs": 1, "shots": job.nshots or 0}
-            if ran is not None:
-                lane = self.dispatcher.lane
-                columns.update(ran.fields(lane.qibo_version if lane is not None else ""))
-                spent["seconds"] = float(ran.outcome["runtime"])
-            db.execute(
-                f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                tuple(columns.values()),
-            )
-            StateStore.charge(db, user["id"], device.name, **spent)
+            self._write_job(db, user, admitted, pid, stamp, ran)
             if idempotency_key is not None:
                 idempotency.remember(db, user["id"], idempotency_key, pid, body_hash, stamp)
         return None
@@ -462,27 +440,41 @@ class QiboServer:
             )
         return [pid for pid in found if pid]
 
-    def _write_job(self, db: Any, user: Any, admitted: Admitted, pid: str, stamp: str) -> None:
-        """Insert one admitted job as queued and charge it to the user's quota."""
+    def _write_job(
+        self,
+        db: Any,
+        user: Any,
+        admitted: Admitted,
+        pid: str,
+        stamp: str,
+        ran: Ran | None = None,
+    ) -> None:
+        """Insert one admitted job, queued (or, ``ran`` by the in-process lane, ended), and
+        charge it to the user's quota, in ``db``'s transaction."""
         job, device = admitted.job, admitted.device
+        columns: dict[str, Any] = {
+            "pid": pid,
+            "user_id": user["id"],
+            "project": job.project,
+            "device": device.name,
+            "circuit": json.dumps(job.circuit),
+            "nshots": job.nshots,
+            "num_qubits": admitted.cost.nqubits,
+            "verbatim": int(job.verbatim),
+            "status": QUEUEING,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        spent: dict[str, float] = {"jobs": 1, "shots": job.nshots or 0}
+        if ran is not None:
+            lane = self.dispatcher.lane
+            columns.update(ran.fields(lane.qibo_version if lane is not None else ""))
+            spent["seconds"] = float(ran.outcome["runtime"])
         db.execute(
-            "INSERT INTO jobs (pid, user_id, project, device, circuit, nshots, num_qubits,"
-            " verbatim, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                pid,
-                user["id"],
-                job.project,
-                device.name,
-                json.dumps(job.circuit),
-                job.nshots,
-                admitted.cost.nqubits,
-                int(job.verbatim),
-                QUEUEING,
-                stamp,
-                stamp,
-            ),
+            f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            tuple(columns.values()),
         )
-        StateStore.charge(db, user["id"], device.name, jobs=1, shots=job.nshots or 0)
+        StateStore.charge(db, user["id"], device.name, **spent)
 
     def dry_run(self, token: str, body: object) -> dict[str, Any]:
         """What a submission would cost, checked as :meth:`submit` checks it, queueing nothing

@@ -208,3 +208,21 @@ def test_local_submissions_send_no_generated_idempotency_key(tmp_path):
         local.run_circuit(sampling(), device="numpy", nshots=10, idempotency_key="mine")
         rows = local.transport._server.store.query("SELECT key FROM idempotency_keys")
         assert [row["key"] for row in rows] == ["mine"]
+
+
+def test_ended_jobs_keep_bounded_marks_in_memory(server):
+    server.dispatcher.kept_ended = 5
+    pids = [server.submit(TOKEN, body(sampling(), 20))["pid"] for _ in range(30)]
+    dispatcher = server.dispatcher
+    assert len(dispatcher._statuses) <= 5 and len(dispatcher._versions) <= 5
+    # a job whose marks are gone still answers, long-polls included
+    assert server.get_job(TOKEN, pids[0], wait=0.2, known_status="queueing")["status"] == "success"
+
+
+def test_results_written_out_leave_no_owner_behind(server):
+    lane = server.dispatcher.lane
+    lane.held_bytes = 1
+    for _ in range(20):
+        server.submit(TOKEN, body(sampling(), 20))
+    server.dispatcher.lane.close()  # lets the writer finish its queue
+    assert len(lane._owners) <= 1 and len(lane._held) <= 1

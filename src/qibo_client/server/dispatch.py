@@ -49,6 +49,9 @@ from qibo_client.server.store import StateStore, now_iso
 
 log = logging.getLogger("qibo_client.server")
 
+#: How many ended jobs keep their status and change marks in memory.
+KEPT_ENDED = 10_000
+
 #: The estimate of a job's runtime before any job has run.
 DEFAULT_RUNTIME = 1.0
 #: The statuses kept in memory only: a restart queues such a job again anyway.
@@ -105,6 +108,9 @@ class Dispatcher:
         self._stopping: dict[str, str] = {}
         self._statuses: dict[str, str] = {}
         self._versions: dict[str, int] = {}
+        #: Ended (or deleted) jobs, oldest first, whose marks are still kept.
+        self._ended: deque[str] = deque()
+        self.kept_ended = KEPT_ENDED
         self._runtimes: deque[float] = deque(maxlen=20)
         self._queue_updated = now_iso()
         self._threads: list[threading.Thread] = []
@@ -170,7 +176,12 @@ class Dispatcher:
         self._queue_updated = now_iso()
 
     def _announce(self, pid: str, status: str | None) -> None:
-        """Record a change of ``pid`` (``None``: deleted) and wake whoever waits on it."""
+        """Record a change of ``pid`` (``None``: deleted) and wake whoever waits on it.
+
+        The marks of ended jobs are kept for the last ``kept_ended`` of them only
+        (a long-poll that began before an end has seen it by then): a server that
+        runs millions of jobs does not keep a mark for each.
+        """
         with self._changed:
             if status is None:
                 self._statuses.pop(pid, None)
@@ -178,6 +189,13 @@ class Dispatcher:
                 self._statuses[pid] = status
             self._versions[pid] = self._versions.get(pid, 0) + 1
             self._changed.notify_all()
+            if status not in ACTIVE_STATUSES:
+                self._ended.append(pid)
+                while len(self._ended) > self.kept_ended:
+                    old = self._ended.popleft()
+                    if self._statuses.get(old) not in ACTIVE_STATUSES:
+                        self._statuses.pop(old, None)
+                        self._versions.pop(old, None)
 
     def enqueue(self, pid: str, admitted: Admitted | None = None) -> None:
         """Queue a job: for the in-process lane when it takes it, else for a worker."""

@@ -324,6 +324,8 @@ class InProcessLane:
             finally:
                 with self._held_lock:
                     self._writing.pop(pid, None)
+                    if pid not in self._held:  # written out: nothing held to hand over
+                        self._owners.pop(pid, None)
                     self._held_lock.notify_all()
 
 

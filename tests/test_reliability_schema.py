@@ -16,8 +16,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
@@ -29,11 +31,38 @@ from schemathesis.specs.openapi.checks import (
 )
 from tests.support.serve import TOKEN1, serve
 
+#: What uvicorn answers, before any app sees it, to a request that is not valid HTTP
+#: (schemathesis' negative mode can send a header such as ``content-length: ,_x``).
+BELOW_THE_APP = (400, "Invalid HTTP request received.")
+
+
+def for_the_app(check: Any) -> Any:
+    """``check``, skipped for an answer the HTTP server itself gave a malformed request:
+    the document describes what the app answers, and no app code ran."""
+
+    def checked(ctx: Any, response: Any, case: Any) -> Any:
+        if (response.status_code, response.text.strip()) == BELOW_THE_APP:
+            return None
+        return check(ctx, response, case)
+
+    checked.__name__ = check.__name__
+    return checked
+
+
+#: The request head uvicorn (h11) reads before it drops the connection: a generated query
+#: longer than this (non-ASCII text in a long ``pids``) never reaches the app.
+HEAD_LIMIT = 16 * 1024
+
+
+def query_bytes(case: schemathesis.Case) -> int:
+    return len(urlencode(case.query or {}, doseq=True).encode("ascii"))
+
+
 CHECKS = [
     not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
+    for_the_app(status_code_conformance),
+    for_the_app(content_type_conformance),
+    for_the_app(response_schema_conformance),
 ]
 #: Generated requests per operation and mode (``QIBO_CLIENT_SCHEMA_EXAMPLES`` for a deeper run).
 EXAMPLES = int(os.environ.get("QIBO_CLIENT_SCHEMA_EXAMPLES", "25"))
@@ -105,9 +134,13 @@ def test_every_operation_answers_as_documented(
         suppress_health_check=list(HealthCheck),
     )
     def answers_as_documented(case: schemathesis.Case) -> None:
-        case.call_and_validate(
-            base_url=server_url, headers={"x-api-token": TOKEN1}, checks=CHECKS, timeout=30
-        )
+        try:
+            case.call_and_validate(
+                base_url=server_url, headers={"x-api-token": TOKEN1}, checks=CHECKS, timeout=30
+            )
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            if query_bytes(case) < HEAD_LIMIT:
+                raise  # dropped for another reason than its size
 
     answers_as_documented()
 

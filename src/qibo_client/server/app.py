@@ -305,6 +305,7 @@ def create_app(
             Query(
                 alias=LIST_PIDS_PARAM,
                 max_length=MAX_LIST_PIDS * 129,
+                pattern=r"^[A-Za-z0-9._,-]*$",  # pids and commas: nothing else is ever sent
                 description=f"extension job-list-pids: only these jobs (comma-separated, at "
                 f"most {MAX_LIST_PIDS}); pids of no job of the caller's are left out",
             ),

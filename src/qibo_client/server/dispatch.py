@@ -41,7 +41,7 @@ from qibo_client.protocol.wire import (
 from qibo_client.server.admission import Admitted
 from qibo_client.server.archives import remove_stale_temporaries
 from qibo_client.server.config import DeviceConfig, ServerConfig
-from qibo_client.server.lane import InProcessLane, Ran, record_end
+from qibo_client.server.lane import InProcessLane, Ran
 from qibo_client.server.outcomes import Recorder
 from qibo_client.server.pool import WorkerGone, WorkerProcess
 from qibo_client.server.storage import is_disk_full
@@ -738,7 +738,8 @@ class Dispatcher:
                 return
             self.lane.hold(pid, ran, owner=row["user_id"])
             try:
-                recorded = record_end(self.store, pid, ran.fields(self.lane.qibo_version))
+                fields = {**ran.fields(self.lane.qibo_version), "updated_at": now_iso()}
+                recorded = self.recorder.record(pid, fields, ran.outcome["runtime"])
             except Exception as error:
                 if not is_disk_full(error):
                     raise

@@ -31,9 +31,11 @@ jobs' samples repeatable, and they consume that generator's sequence.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import queue
+import shutil
 import sys
 import threading
 import time
@@ -48,7 +50,6 @@ from qibo_client.protocol.readers import validate_pid
 from qibo_client.protocol.wire import ERROR, SUCCESS
 from qibo_client.server.admission import Admitted
 from qibo_client.server.circuit_checks import CircuitFacts
-from qibo_client.server.store import StateStore, now_iso
 
 log = logging.getLogger("qibo_client.server")
 
@@ -84,8 +85,6 @@ class Ran:
 
     def fields(self, qibo_version: str) -> dict[str, Any]:
         """The job's columns at its end (the store's ``jobs`` table)."""
-        import json
-
         outcome = self.outcome
         frequencies = outcome.get("frequencies")
         return {
@@ -101,8 +100,9 @@ class Ran:
 class InProcessLane:
     """Runs small jobs in this process and holds their results (see the module's text).
 
-    ``spill_dir`` receives results written out of memory; ``keep`` (a server
-    in a kept folder) writes every result out, in a background thread.
+    ``spill_dir`` (the server's results folder) receives results written out of
+    memory, as ``<pid>.npy``, where a download looks for a job's result file;
+    ``keep`` (a server in a kept folder) writes every result out, in a background thread.
     """
 
     def __init__(self, spill_dir: Path, *, keep: bool, held_bytes: int = HELD_BYTES) -> None:
@@ -135,20 +135,17 @@ class InProcessLane:
             self._threads.append(thread)
             thread.start()
 
-    def close(self) -> list[str]:
-        """Stop the threads; the pids still waiting in the lane (they stay queued on disk)."""
-        left = []
+    def close(self) -> None:
+        """Stop the threads. Jobs still waiting for the lane are dropped here: they stay
+        queued on disk, and the next start of the server runs them."""
         with contextlib.suppress(queue.Empty):
             while True:
-                item = self._jobs.get_nowait()
-                if item is not None:
-                    left.append(item[0])
+                self._jobs.get_nowait()
         self._jobs.put(None)
         self._spills.put(None)
         for thread in self._threads:
             thread.join(timeout=LANE_SECONDS + 10)
         self._threads.clear()
-        return left
 
     # -- which jobs -------------------------------------------------------------------
 
@@ -329,20 +326,6 @@ class InProcessLane:
                     self._held_lock.notify_all()
 
 
-def record_end(store: StateStore, pid: str, fields: dict[str, Any]) -> bool:
-    """Write a job's end and charge its time, in one transaction; False if it is gone."""
-    fields = {**fields, "updated_at": now_iso()}
-    columns = ", ".join(f"{name} = ?" for name in fields)
-    with store.transaction() as db:
-        row = db.execute("SELECT user_id, device FROM jobs WHERE pid = ?", (pid,)).fetchone()
-        if row is None:
-            return False
-        db.execute(f"UPDATE jobs SET {columns} WHERE pid = ?", (*fields.values(), pid))
-        if fields.get("runtime"):
-            StateStore.charge(db, row[0], row[1], seconds=float(fields["runtime"]))
-    return True
-
-
 def _numpy_backend() -> Any:
     """qibo's numpy simulator at double precision, as a worker runs it.
 
@@ -384,8 +367,6 @@ def _dump(result: Any, path: Path) -> None:
 
 
 def _dump_copy(source: Path, path: Path) -> None:
-    import shutil
-
     partial = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
     shutil.copyfile(source, partial)
     os.replace(partial, path)

@@ -144,7 +144,7 @@ class Recorder:
         }
         save_transpiled(self.results_dir, pid, outcome.get("transpiled_circuit"))
         try:
-            recorded = self._record(pid, fields, runtime)
+            recorded = self.record(pid, fields, runtime)
         except Exception as error:
             if not is_disk_full(error):
                 raise
@@ -155,7 +155,9 @@ class Recorder:
             return None
         return status
 
-    def _record(self, pid: str, fields: dict[str, Any], runtime: float | None) -> bool:
+    def record(self, pid: str, fields: dict[str, Any], runtime: float | None) -> bool:
+        """Write a job's end and charge its ``runtime``, in one transaction; False if it
+        is gone (deleted meanwhile)."""
         columns = ", ".join(f"{name} = ?" for name in fields)
         with self.store.transaction() as db:
             cursor = db.execute(f"UPDATE jobs SET {columns} WHERE pid = ?", (*fields.values(), pid))
